@@ -1,0 +1,45 @@
+"""Atomic checkpoints: write to a temporary file in the same folder, fsync, then rename.
+
+A crash or `kill -9` mid-write leaves the previous checkpoint intact, never a half-written one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+
+def atomic_write(path: str | Path, write) -> Path:
+    """Call `write(file_object)` on a temp file beside `path`, then atomically replace `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save(path: str | Path, state: dict) -> Path:
+    return atomic_write(path, lambda f: torch.save(state, f))
+
+
+def save_json(path: str | Path, obj) -> Path:
+    return atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001
+        raise ValueError(f"{path}: unreadable checkpoint ({type(err).__name__}: {err})") from None

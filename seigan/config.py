@@ -1,0 +1,219 @@
+"""Plain dataclass configs built from params.yaml.
+
+params.yaml holds the CPU default at top level; `profiles.<name>` holds overrides merged on top when
+`profile: <name>` is selected (the GPU paper-scale run, the tiny test run). Unknown keys and wrong types
+are rejected with a one-line error naming the key, before any work starts.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from seigan.paths import resolve
+
+
+class ConfigError(ValueError):
+    """A bad params.yaml: the message names the key."""
+
+
+@dataclass
+class BuildConfig:
+    """How the embedded data set is composited (see seigan.data.build)."""
+    resolution: int = 128
+    n_train: int = 800
+    n_val: int = 100
+    n_test: int = 200
+    seed: int = 0
+    object_fraction: list = field(default_factory=lambda: [0.45, 0.85])  # box side / crop side
+    colour_match: float = 0.5      # 0 = raw paste, 1 = object mean/std equal to the local background's
+    feather: float = 1.0           # Gaussian radius (px at 128) applied to the alpha edge
+    shadow: float = 0.35           # darkening of the soft contact shadow under the object (0 = none)
+    test_fraction: float = 0.2     # of animal identities and of each photo's width
+    val_fraction: float = 0.1      # of animal identities, carved from training
+
+
+@dataclass
+class DataConfig:
+    root: str = "data"             # a folder in the layout of seigan.data.layout
+    build: BuildConfig = field(default_factory=BuildConfig)
+
+
+@dataclass
+class ModelConfig:
+    resolution: int = 48
+    ngf: int = 16                  # generator width (paper scale: 64)
+    ndf: int = 32                  # discriminator width (paper scale: 64)
+    seg_depth: int = 4             # U-Net down-samplings
+    n_blocks: int = 3              # residual blocks in G_enh and G_inp (CycleGAN: 6 at 128 px, 9 at 256 px)
+    d_layers: int = 3              # PatchGAN strided layers (3 gives the 70x70 receptive field)
+    norm: str = "instance"         # instance | batch | none
+    noise_channels: int = 1        # channels of the noise map fed to G_enh
+
+
+@dataclass
+class LossConfig:
+    """Generator loss weights (SPEC section 4); the identity weight is per variant."""
+    adv_obj: float = 1.0
+    adv_bg: float = 1.0
+    rec_bg: float = 10.0           # L1, y_hathat vs y
+    rec_obj: float = 10.0          # L1, x_hathat vs x
+    vgg_feature: float = 1.0       # feature distance on the first five VGG layers (both reconstructions)
+    vgg_gram: float = 1.0          # Gram distance on the last five VGG layers (background reconstruction)
+    mask_area: float = 0.0         # optional light prior pulling mean mask area into [area_min, area_max]
+    area_min: float = 0.1
+    area_max: float = 0.9
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 400
+    batch_size: int = 16
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_start: float = 0.5       # fraction of steps with constant lr, then linear decay to 0
+    pool_size: int = 50
+    seed: int = 0
+    threads: int = 0               # torch threads; 0 keeps torch's default
+    checkpoint_every: int = 100
+    log_every: int = 10
+    val_every: int = 100
+    flip: bool = True
+    vgg_weights: typing.Optional[str] = None  # torchvision-format vgg19 state dict; None = offline VGG16
+
+
+@dataclass
+class VariantConfig:
+    """Ablation switches (SPEC section 6)."""
+    enhancement: bool = True       # False: y_hat = z, G_enh never runs
+    second_pass: bool = True       # False: no CycleGAN-style second application
+    texture: bool = True           # False: L1 only on the background reconstruction
+    identity_weight: float = 5.0   # 0 switches the identity loss off
+
+
+@dataclass
+class EvalConfig:
+    n_examples: int = 8            # first N test images in every example grid (never cherry-picked)
+    c2st_epochs: int = 30
+    batch_size: int = 50
+    supervised_steps: int = 400    # the supervised G_seg upper bound: same architecture, true masks
+
+
+@dataclass
+class Params:
+    profile: str
+    data: DataConfig
+    model: ModelConfig
+    loss: LossConfig
+    train: TrainConfig
+    eval: EvalConfig
+    variants: dict
+
+    def variant(self, name: str) -> VariantConfig:
+        if name not in self.variants:
+            raise ConfigError(f"unknown variant {name!r}; params.yaml declares: {', '.join(self.variants)}")
+        return self.variants[name]
+
+
+def _check(value, typ, key: str):
+    """Type-check one leaf value; ints are accepted where floats are expected, bools never as numbers."""
+    origin = typing.get_origin(typ)
+    if origin is typing.Union:
+        if value is None and type(None) in typing.get_args(typ):
+            return None
+        typ = next(t for t in typing.get_args(typ) if t is not type(None))
+    if typ is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if typ is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if typ in (bool, str, list, dict) and isinstance(value, typ):
+        return value
+    raise ConfigError(f"params.yaml: {key} must be {typ.__name__}, got {type(value).__name__} {value!r}")
+
+
+def from_dict(cls, raw, key: str):
+    """Build dataclass `cls` from a mapping, naming the offending key on any mismatch."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"params.yaml: {key} must be a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise ConfigError(f"params.yaml: unknown key {key}.{unknown[0]} (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for name, value in raw.items():
+        typ = hints[name]
+        if dataclasses.is_dataclass(typ):
+            kwargs[name] = from_dict(typ, value, f"{key}.{name}")
+        else:
+            kwargs[name] = _check(value, typ, f"{key}.{name}")
+    return cls(**kwargs)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig,
+            "eval": EvalConfig}
+
+
+def read_yaml(path: str | Path | None = None) -> dict:
+    path = resolve(path or "params.yaml")
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found")
+    with open(path) as f:
+        raw = yaml.safe_load(f)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: must hold a mapping of sections")
+    return raw
+
+
+def parse(raw: dict, profile: str | None = None) -> Params:
+    """Params from an already-read params mapping; `profile` overrides the file's `profile` key."""
+    raw = dict(raw)
+    profiles = raw.pop("profiles", {}) or {}
+    profile = profile or raw.pop("profile", "cpu")
+    raw.pop("profile", None)
+    if not isinstance(profile, str):
+        raise ConfigError(f"params.yaml: profile must be a string, got {profile!r}")
+    if profile != "cpu":
+        if profile not in profiles:
+            raise ConfigError(f"params.yaml: unknown profile {profile!r} (known: cpu, {', '.join(profiles)})")
+        raw = _merge(raw, profiles[profile] or {})
+    missing = [s for s in (*SECTIONS, "variants") if s not in raw]
+    if missing:
+        raise ConfigError(f"params.yaml: missing section {missing[0]!r}")
+    unknown = sorted(set(raw) - set(SECTIONS) - {"variants"})
+    if unknown:
+        raise ConfigError(f"params.yaml: unknown section {unknown[0]!r}")
+    variants = raw["variants"]
+    if not isinstance(variants, dict) or not variants:
+        raise ConfigError("params.yaml: variants must be a non-empty mapping of name -> switches")
+    return Params(
+        profile=profile,
+        variants={name: from_dict(VariantConfig, v, f"variants.{name}") for name, v in variants.items()},
+        **{name: from_dict(cls, raw[name], name) for name, cls in SECTIONS.items()},
+    )
+
+
+def load(path: str | Path | None = None, profile: str | None = None) -> Params:
+    """Read and validate params.yaml (default: the repository's)."""
+    return parse(read_yaml(path), profile)
+
+
+def as_dict(obj) -> dict:
+    return dataclasses.asdict(obj)

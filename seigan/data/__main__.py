@@ -1,0 +1,67 @@
+"""`python -m seigan.data build|verify|import-folder`: the data set's command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from seigan import config
+from seigan.data import build, folder, sources
+from seigan.paths import resolve
+
+
+def dvc_md5(dvc_file: Path) -> str | None:
+    import yaml
+    if not dvc_file.is_file():
+        return None
+    return (yaml.safe_load(dvc_file.read_text()) or {}).get("outs", [{}])[0].get("md5")
+
+
+def verify(root: Path, dvc_file: Path) -> bool:
+    want = dvc_md5(dvc_file)
+    got, n, size = build.dvc_dir_md5(root)
+    ok = want == got
+    print(f"{root}: {n} files, {size / 1e6:.1f} MB, md5 {got} {'matches' if ok else 'DIFFERS from'} "
+          f"{dvc_file.name} ({want})")
+    return ok
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m seigan.data")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build the embedded data set into data.root (skipped if it matches data.dvc)")
+    b.add_argument("--params", default="params.yaml")
+    b.add_argument("--out", help="output folder (default: data.root)")
+    b.add_argument("--force", action="store_true", help="rebuild even if the data matches data.dvc")
+    v = sub.add_parser("verify", help="check data.root against the hash in data.dvc")
+    v.add_argument("--params", default="params.yaml")
+    i = sub.add_parser("import-folder", help="import a real data set (images + CSV/COCO boxes)")
+    i.add_argument("images")
+    i.add_argument("annotations")
+    i.add_argument("out")
+    i.add_argument("--masks")
+    i.add_argument("--resolution", type=int, default=128)
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "import-folder":
+            folder.import_folder(args.images, args.annotations, args.out, args.masks, args.resolution)
+            return 0
+        params = config.load(args.params)
+        root = resolve(getattr(args, "out", None) or params.data.root)
+        dvc_file = resolve("data.dvc")
+        if args.cmd == "verify":
+            return 0 if verify(root, dvc_file) else 1
+        if root.is_dir() and not args.force and dvc_md5(dvc_file) and verify(root, dvc_file):
+            print("data is up to date; nothing to build")
+            return 0
+        build.build(root, params.data.build)
+        if dvc_md5(dvc_file) and not verify(root, dvc_file):
+            print("warning: the build differs from data.dvc (changed data.build params or package versions?)")
+        return 0
+    except (config.ConfigError, sources.SourceError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

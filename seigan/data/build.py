@@ -1,0 +1,287 @@
+"""Deterministic builder of the embedded data set: real animal cut-outs on real background photos.
+
+Every random choice comes from a NumPy PCG64 generator seeded per split, images are resized and blurred
+by Pillow (integer arithmetic) and composited with exact float32 elementwise operations, so two builds,
+here or on another machine with the pinned numpy/Pillow, write the same bytes.
+
+Harmonisation (each a `data.build` option) makes x look natural, so that the naive paste z of SEIGAN
+differs from x in a learnable way: the object's colour statistics are moved toward the local background
+(`colour_match`), the alpha edge is feathered (`feather`), and a soft contact shadow darkens the ground
+under the object (`shadow`). The true mask is the feathered alpha: x = mask*object' + (1-mask)*shadowed
+background, where object' is the colour-matched object; `clean` is the background without the shadow.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from seigan.config import BuildConfig
+from seigan.data import sources
+
+SPLITS = ("train", "val", "test")
+
+
+class BadImage(ValueError):
+    """An input image that cannot be used; the message names the file and the reason."""
+
+
+# -- objects ------------------------------------------------------------------------------------------
+def load_stamp(path: Path) -> Image.Image:
+    """An RGBA stamp, or BadImage for unreadable files and images without alpha."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if "A" not in im.getbands() and "transparency" not in im.info:
+                raise BadImage(f"{path}: no alpha channel, so no mask")
+            return im.convert("RGBA")
+    except BadImage:
+        raise
+    except Exception as err:  # noqa: BLE001 - Pillow raises many types for broken files
+        raise BadImage(f"{path}: unreadable image ({type(err).__name__}: {err})") from None
+
+
+def cartoon_reason(rgba: np.ndarray, relpath: str) -> str | None:
+    """Why a stamp is a cartoon (None for a photo). The rule, tested in tests/test_data.py:
+    it sits in a `cartoon/` or `toys/` folder; or flat shading: > 30% of horizontally adjacent opaque
+    pixel pairs have identical RGB (photos have sensor noise: < 20% for every photo stamp); or fewer
+    than 64 distinct colours at 5 bits per channel among its opaque pixels."""
+    parts = relpath.split("/")[:-1]
+    if "cartoon" in parts or "toys" in parts:
+        return "in a cartoon/toys folder"
+    opaque = rgba[..., 3] > 250
+    rgb = rgba[..., :3].astype(np.int32)
+    pairs = opaque[:, 1:] & opaque[:, :-1]
+    same = (np.abs(rgb[:, 1:] - rgb[:, :-1]).sum(-1) == 0) & pairs
+    flat = same.sum() / max(int(pairs.sum()), 1)
+    if flat > 0.3:
+        return f"flat shading ({flat:.2f} of neighbouring pixels identical)"
+    q = rgb[opaque] // 8
+    colours = len(np.unique(q[:, 0] * 1024 + q[:, 1] * 32 + q[:, 2]))
+    if colours < 64:
+        return f"only {colours} distinct colours"
+    return None
+
+
+def identity_of(relpath: str) -> str:
+    """Animal identity for the split: the file name's first word, digits dropped (gnu-baby-stand and
+    gnu-sitting are one identity; lion and lion-2 are one)."""
+    stem = Path(relpath).stem.lower()
+    return re.sub(r"\d+", "", re.split(r"[-_]", stem)[0]) or stem
+
+
+@dataclass
+class Stamp:
+    relpath: str
+    identity: str
+    image: Image.Image  # RGBA, cropped to its alpha bounding box
+
+
+def collect_stamps(root: Path, log=print) -> tuple:
+    """Photo stamps under `root` (sorted), and the rejected ones with reasons."""
+    stamps, rejected = [], []
+    for path in sorted(root.rglob("*.png")):
+        rel = path.relative_to(root).as_posix()
+        try:
+            im = load_stamp(path)
+        except BadImage as err:
+            log(f"skip {err}")
+            rejected.append((rel, str(err).split(": ", 1)[1]))
+            continue
+        arr = np.asarray(im)
+        reason = cartoon_reason(arr, rel)
+        if reason is None and arr[..., 3].max() == 0:
+            reason = "fully transparent"
+        if reason:
+            rejected.append((rel, reason))
+            continue
+        stamps.append(Stamp(rel, identity_of(rel), im.crop(im.getchannel("A").getbbox())))
+    return stamps, rejected
+
+
+def split_identities(identities: list, cfg: BuildConfig) -> dict:
+    """Disjoint train/val/test sets of identities, a seeded shuffle of the sorted names."""
+    ids = sorted(set(identities))
+    order = np.random.default_rng(cfg.seed).permutation(len(ids))
+    n_test = max(1, round(cfg.test_fraction * len(ids)))
+    n_val = max(1, round(cfg.val_fraction * len(ids)))
+    shuffled = [ids[i] for i in order]
+    return {"test": set(shuffled[:n_test]), "val": set(shuffled[n_test:n_test + n_val]),
+            "train": set(shuffled[n_test + n_val:])}
+
+
+# -- backgrounds --------------------------------------------------------------------------------------
+@dataclass
+class Photo:
+    name: str
+    image: Image.Image  # RGB, shorter side 720 px
+
+
+def load_photos(unpacked: dict) -> list:
+    photos = []
+    for pkg, rel in sources.BACKGROUNDS:
+        path = unpacked[pkg] / rel
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: background photo missing from {pkg}")
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+        scale = 720 / min(im.size)
+        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.BILINEAR)
+        photos.append(Photo(f"{pkg}:{rel}", im))
+    return photos
+
+
+def photo_region(photo: Photo, split: str, cfg: BuildConfig) -> tuple:
+    """Held-out background regions: the right `test_fraction` of each photo's width is test-only."""
+    w, h = photo.image.size
+    cut = round(w * (1 - cfg.test_fraction))
+    return (cut, 0, w, h) if split == "test" else (0, 0, cut, h)
+
+
+def crop_background(photos: list, split: str, cfg: BuildConfig, rng) -> tuple:
+    """A random square crop of a random photo's region for `split`, resized to cfg.resolution."""
+    photo = photos[int(rng.integers(len(photos)))]
+    x0, y0, x1, y1 = photo_region(photo, split, cfg)
+    side = int(rng.integers(160, min(480, x1 - x0, y1 - y0) + 1))
+    left = x0 + int(rng.integers(0, x1 - x0 - side + 1))
+    top = y0 + int(rng.integers(0, y1 - y0 - side + 1))
+    im = photo.image.crop((left, top, left + side, top + side)).resize((cfg.resolution,) * 2, Image.BILINEAR)
+    if rng.random() < 0.5:
+        im = im.transpose(Image.FLIP_LEFT_RIGHT)
+    return im, f"{photo.name}@{left},{top},{side}"
+
+
+# -- composition --------------------------------------------------------------------------------------
+def _stats(values: np.ndarray) -> tuple:
+    """Per-channel mean and std, rounded to 1/100 so that last-bit summation differences cannot leak."""
+    v = values.astype(np.float64)
+    return np.round(v.mean(0), 2).astype(np.float32), np.round(v.std(0) + 1.0, 2).astype(np.float32)
+
+
+def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
+    """Paste one object onto one background crop with harmonisation. Returns uint8 arrays x, mask, clean,
+    the colour-matched object, the shadow map and the box (x0, y0, x1, y1; exclusive)."""
+    res = cfg.resolution
+    frac = rng.uniform(*cfg.object_fraction)
+    scale = frac * res / max(stamp.size)
+    w, h = max(2, round(stamp.width * scale)), max(2, round(stamp.height * scale))
+    obj = stamp.resize((w, h), Image.LANCZOS)
+    if rng.random() < 0.5:
+        obj = obj.transpose(Image.FLIP_LEFT_RIGHT)
+    left, top = int(rng.integers(0, res - w + 1)), int(rng.integers(0, res - h + 1))
+    layer = Image.new("RGBA", (res, res), (0, 0, 0, 0))
+    layer.paste(obj, (left, top))
+    alpha = layer.getchannel("A")
+    if cfg.feather > 0:
+        alpha = alpha.filter(ImageFilter.GaussianBlur(cfg.feather))
+    mask = np.asarray(alpha, dtype=np.float32) / 255.0
+    rgb = np.asarray(layer.convert("RGB"), dtype=np.float32)
+    clean = np.asarray(bg, dtype=np.float32)
+
+    inside = np.asarray(layer.getchannel("A")) > 127
+    if cfg.colour_match > 0 and inside.any():
+        mu_o, sd_o = _stats(rgb[inside])
+        mu_b, sd_b = _stats(clean.reshape(-1, 3))
+        a = np.float32(cfg.colour_match)
+        mu_t, sd_t = (1 - a) * mu_o + a * mu_b, (1 - a) * sd_o + a * sd_b
+        rgb = np.clip((rgb - mu_o) / sd_o * sd_t + mu_t, 0, 255)
+
+    shadow = np.zeros((res, res), np.float32)
+    x0, y0, x1, y1 = layer.getchannel("A").getbbox()
+    if cfg.shadow > 0:
+        ell = Image.new("L", (res, res), 0)
+        bw, bh = x1 - x0, y1 - y0
+        cx, cy = (x0 + x1) / 2, y1 - 0.04 * bh
+        ImageDraw.Draw(ell).ellipse([cx - 0.45 * bw, cy - 0.08 * bh, cx + 0.45 * bw, cy + 0.08 * bh], fill=255)
+        ell = ell.filter(ImageFilter.GaussianBlur(max(1.0, 0.08 * bw)))
+        shadow = np.asarray(ell, dtype=np.float32) / 255.0 * np.float32(cfg.shadow)
+    shaded = clean * (1 - shadow)[..., None]
+    m3 = mask[..., None]
+    x = m3 * rgb + (1 - m3) * shaded
+    to8 = lambda a: np.clip(np.rint(a), 0, 255).astype(np.uint8)  # noqa: E731
+    return {"x": to8(x), "mask": to8(mask * 255), "clean": to8(clean), "object": to8(rgb),
+            "shadow": shadow, "box": (x0, y0, x1, y1)}
+
+
+# -- the whole build ----------------------------------------------------------------------------------
+def _save_png(arr_or_im, path: Path) -> None:
+    im = arr_or_im if isinstance(arr_or_im, Image.Image) else Image.fromarray(arr_or_im)
+    im.save(path, format="PNG", optimize=False, compress_level=6)
+
+
+def build_split(split: str, n: int, stamps: list, photos: list, out: Path, cfg: BuildConfig) -> None:
+    rng = np.random.default_rng([cfg.seed, SPLITS.index(split)])
+    for sub in ("x", "mask", "clean", "y"):
+        (out / split / sub).mkdir(parents=True, exist_ok=True)
+    rows, yrows = [], []
+    order = []
+    for i in range(n):
+        if not order:
+            order = list(rng.permutation(len(stamps)))  # every animal used equally often
+        st = stamps[int(order.pop())]
+        bg, bg_src = crop_background(photos, split, cfg, rng)
+        c = compose(st.image, bg, cfg, rng)
+        name = f"{i:05d}.png"
+        for key in ("x", "mask", "clean"):
+            _save_png(c[key], out / split / key / name)
+        rows.append([name, *c["box"], st.relpath, bg_src])
+        ybg, y_src = crop_background(photos, split, cfg, rng)
+        _save_png(ybg, out / split / "y" / name)
+        yrows.append([name, y_src])
+    with open(out / split / "boxes.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["file", "x0", "y0", "x1", "y1", "object", "background"], *rows])
+    with open(out / split / "y.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["file", "background"], *yrows])
+
+
+def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
+    """Build the embedded data set into `out` (replaced atomically); returns the manifest."""
+    t0 = time.time()
+    out = Path(out)
+    unpacked = sources.unpack_all()
+    stamps, rejected = collect_stamps(unpacked["tuxpaint-stamps-default"] / sources.STAMPS_DIR, log)
+    split_ids = split_identities([s.identity for s in stamps], cfg)
+    photos = load_photos(unpacked)
+    tmp = out.with_name(out.name + ".building")
+    shutil.rmtree(tmp, ignore_errors=True)
+    counts = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
+    for split in SPLITS:
+        chosen = [s for s in stamps if s.identity in split_ids[split]]
+        build_split(split, counts[split], chosen, photos, tmp, cfg)
+        log(f"{split}: {counts[split]} object images from {len(chosen)} animals, {counts[split]} backgrounds")
+    manifest = {
+        "sources": {p.name: {"version": p.version, "sha256": p.sha256} for p in sources.PACKAGES.values()},
+        "build": asdict(cfg),
+        "counts": counts,
+        "objects": {split: sorted(s.relpath for s in stamps if s.identity in split_ids[split])
+                    for split in SPLITS},
+        "rejected_objects": [{"file": f, "reason": r} for f, r in rejected],
+        "backgrounds": [rel for _, rel in sources.BACKGROUNDS],
+        "background_split": f"right {cfg.test_fraction:.0%} of each photo's width is test-only",
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    log(f"built {out} in {time.time() - t0:.0f} s")
+    return manifest
+
+
+# -- DVC-compatible hashing (to check a build against data.dvc without DVC) ---------------------------
+def dvc_dir_md5(root: str | Path) -> tuple:
+    """DVC 3's directory hash: md5 of the sorted JSON listing of (relpath, md5) ; returns (md5, n, size)."""
+    root = Path(root)
+    entries, size = [], 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        entries.append({"md5": hashlib.md5(path.read_bytes()).hexdigest(), "relpath": path.relative_to(root).as_posix()})
+        size += path.stat().st_size
+    entries.sort(key=lambda e: e["relpath"])
+    listing = json.dumps(entries, sort_keys=True).encode()
+    return hashlib.md5(listing).hexdigest() + ".dir", len(entries), size

