@@ -1,0 +1,89 @@
+"""Baselines that get exactly what SEIGAN gets (the image and its bounding box), and the supervised bound.
+
+Segmentation: the box filled, the ellipse inscribed in the box, OpenCV GrabCut initialised with the box, and
+the same G_seg architecture trained on the true masks (the upper bound). Inpainting: OpenCV Telea.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from seigan import networks
+from seigan.config import ModelConfig, TrainConfig
+
+
+def box_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 1, size, size) masks of the filled boxes (x0, y0, x1, y1; exclusive ends)."""
+    out = torch.zeros(len(boxes), 1, size, size)
+    for i, (x0, y0, x1, y1) in enumerate(boxes.long().tolist()):
+        out[i, 0, y0:y1, x0:x1] = 1
+    return out
+
+
+def ellipse_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """The ellipse inscribed in each box: the strongest shape prior that needs no learning."""
+    yy, xx = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    out = torch.zeros(len(boxes), 1, size, size)
+    for i, (x0, y0, x1, y1) in enumerate(boxes.tolist()):
+        cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
+        out[i, 0] = (((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1).float()
+    return out
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8 RGB."""
+    return ((images.permute(0, 2, 3, 1).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+
+
+def grabcut_masks(images: torch.Tensor, boxes: torch.Tensor, iters: int = 5) -> torch.Tensor:
+    """OpenCV GrabCut initialised with each box; falls back to the box when GrabCut cannot run."""
+    arr = to_uint8(images)
+    out = torch.zeros(len(arr), 1, arr.shape[1], arr.shape[2])
+    for i, (img, (x0, y0, x1, y1)) in enumerate(zip(arr, boxes.long().tolist())):
+        mask = np.zeros(img.shape[:2], np.uint8)
+        rect = (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(i)
+        try:
+            cv2.grabCut(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), mask, rect, bgd, fgd, iters, cv2.GC_INIT_WITH_RECT)
+            fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+        except cv2.error:
+            fg = np.zeros(img.shape[:2], bool)
+            fg[y0:y1, x0:x1] = True
+        out[i, 0] = torch.from_numpy(fg.astype(np.float32))
+    return out
+
+
+def telea_inpaint(images: torch.Tensor, masks: torch.Tensor, radius: int = 3) -> torch.Tensor:
+    """OpenCV Telea inpainting of the region where mask >= 0.5; returns images in [-1, 1]."""
+    arr = to_uint8(images)
+    holes = (masks[:, 0] >= 0.5).numpy().astype(np.uint8) * 255
+    out = np.stack([cv2.inpaint(a, h, radius, cv2.INPAINT_TELEA) for a, h in zip(arr, holes)])
+    return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfig, train_cfg: TrainConfig,
+                     steps: int, progress: bool = False) -> networks.SegNet:
+    """The supervised upper bound: SEIGAN's G_seg trained with BCE on the true masks, same optimiser."""
+    torch.manual_seed(train_cfg.seed)
+    seg = networks.make_seg(model_cfg)
+    opt = torch.optim.Adam(seg.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2))
+    g = torch.Generator().manual_seed(train_cfg.seed + 20)
+    it = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="supervised", mininterval=5)
+    for _ in it:
+        idx = torch.randint(len(x), (train_cfg.batch_size,), generator=g)
+        xb, mb = x[idx], masks[idx]
+        if train_cfg.flip:
+            f = torch.rand(len(idx), generator=g) < 0.5
+            xb = torch.where(f[:, None, None, None], xb.flip(3), xb)
+            mb = torch.where(f[:, None, None, None], mb.flip(3), mb)
+        loss = F.binary_cross_entropy(seg(xb), (mb >= 0.5).float())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return seg.eval()

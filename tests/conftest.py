@@ -1,0 +1,46 @@
+import copy
+
+import pytest
+import torch
+
+from seigan import config, losses
+
+BASE = {
+    "data": {}, "loss": {}, "eval": {},
+    "model": {"resolution": 32, "ngf": 4, "ndf": 8, "n_blocks": 1},
+    "train": {"steps": 50, "batch_size": 2, "pool_size": 4},
+    "variants": {
+        "full": {"enhancement": True, "second_pass": True, "texture": True, "identity_weight": 5.0},
+        "no_enhancement": {"enhancement": False, "second_pass": True, "texture": True, "identity_weight": 5.0},
+        "no_identity": {"enhancement": True, "second_pass": True, "texture": True, "identity_weight": 0.0},
+        "no_texture": {"enhancement": True, "second_pass": True, "texture": False, "identity_weight": 5.0},
+        "single_pass": {"enhancement": True, "second_pass": False, "texture": True, "identity_weight": 5.0},
+    },
+}
+
+
+def tiny_params(**overrides) -> config.Params:
+    raw = copy.deepcopy(BASE)
+    for section, values in overrides.items():
+        raw[section].update(values)
+    return config.parse(raw)
+
+
+@pytest.fixture(scope="session")
+def vgg():
+    return losses.load_vgg(None)
+
+
+@pytest.fixture
+def make_model(vgg):
+    from seigan.model import SEIGAN
+
+    def make(variant="full", **overrides):
+        p = tiny_params(**overrides)
+        return SEIGAN(p.model, p.loss, p.train, p.variant(variant), vgg=vgg)
+    return make
+
+
+def images(n, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, size, size, generator=g) * 2 - 1

@@ -1,0 +1,48 @@
+import pytest
+
+from seigan import config
+from tests.conftest import BASE, tiny_params
+
+
+def test_repository_params_parse_for_every_profile():
+    for profile in ("cpu", "gpu", "tiny"):
+        p = config.load(profile=profile)
+        assert {"full", "no_enhancement", "no_identity", "no_texture", "single_pass"} <= set(p.variants)
+    assert config.load(profile="gpu").model.resolution >= 128
+    assert config.load(profile="gpu").model.ngf == 64
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(config.ConfigError, match=r"unknown key train\.stpes"):
+        tiny_params(train={"stpes": 3})
+
+
+def test_wrong_type_is_named():
+    with pytest.raises(config.ConfigError, match=r"train\.steps must be int, got str"):
+        tiny_params(train={"steps": "100"})
+    with pytest.raises(config.ConfigError, match=r"variants\.full\.enhancement must be bool"):
+        config.parse({**BASE, "variants": {"full": {"enhancement": "yes"}}})
+
+
+def test_bool_is_not_a_number_and_int_is_a_float():
+    with pytest.raises(config.ConfigError, match=r"model\.ngf must be int, got bool"):
+        tiny_params(model={"ngf": True})
+    assert tiny_params(train={"lr": 1}).train.lr == 1.0
+
+
+def test_unknown_variant_and_profile_and_missing_section():
+    p = tiny_params()
+    with pytest.raises(config.ConfigError, match="unknown variant 'fulll'"):
+        p.variant("fulll")
+    with pytest.raises(config.ConfigError, match="unknown profile 'tpu'"):
+        config.parse({**BASE, "profile": "tpu"})
+    raw = dict(BASE)
+    raw.pop("loss")
+    with pytest.raises(config.ConfigError, match="missing section 'loss'"):
+        config.parse(raw)
+
+
+def test_profile_overrides_merge_deeply():
+    raw = {**BASE, "profile": "big", "profiles": {"big": {"model": {"ngf": 64}}}}
+    p = config.parse(raw)
+    assert p.model.ngf == 64 and p.model.resolution == 32

@@ -1,0 +1,85 @@
+import pytest
+import torch
+
+from seigan import losses
+from seigan.model import paste
+
+
+def test_paste_matches_hand_computed_2x2():
+    m = torch.tensor([[[[1.0, 0.0], [0.5, 0.25]]]])
+    x = torch.full((1, 3, 2, 2), 0.8)
+    y = torch.full((1, 3, 2, 2), -0.4)
+    z = paste(m, x, y)
+    want = torch.tensor([[0.8, -0.4], [0.2, -0.1]])  # 0.5*0.8+0.5*-0.4 ; 0.25*0.8+0.75*-0.4
+    assert torch.allclose(z[0, 0], want) and torch.allclose(z[0, 2], want)
+
+
+def test_lsgan_values():
+    pred = torch.tensor([0.0, 1.0, 2.0, 0.5])
+    assert losses.lsgan_g(pred).item() == pytest.approx((1 + 0 + 1 + 0.25) / 4)
+    real, fake = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    # 0.5 * (mean((r-1)^2) + mean(f^2)) = 0.5 * (0.5 + 2)
+    assert losses.lsgan_d(real, fake).item() == pytest.approx(1.25)
+
+
+def test_l1_value():
+    assert losses.l1(torch.tensor([1.0, -1.0, 3.0]), torch.tensor([0.0, 1.0, 3.0])).item() == pytest.approx(1.0)
+
+
+def test_gram_value():
+    f = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # B=1, C=2, H=1, W=2
+    # F F^T = [[5, 11], [11, 25]] divided by C*H*W = 4
+    assert torch.allclose(losses.gram(f), torch.tensor([[[1.25, 2.75], [2.75, 6.25]]]))
+
+
+def test_relative_l1_is_scale_free():
+    a, b = torch.tensor([2.0, 4.0]), torch.tensor([1.0, 3.0])
+    assert losses.relative_l1(a, b).item() == pytest.approx(1.0 / 2.0)
+    assert losses.relative_l1(a * 255, b * 255).item() == pytest.approx(0.5)
+
+
+def test_mask_area_prior():
+    m = torch.stack([torch.full((1, 2, 2), 0.05), torch.full((1, 2, 2), 0.5), torch.full((1, 2, 2), 0.95)])
+    assert losses.mask_area_prior(m, 0.1, 0.9).item() == pytest.approx((0.05 + 0 + 0.05) / 3)
+
+
+def test_vgg_is_frozen_eval_and_ten_layers(vgg):
+    assert not any(p.requires_grad for p in vgg.parameters())
+    vgg.train()
+    assert not vgg.training
+    feats = vgg(torch.zeros(1, 3, 32, 32))
+    assert len(feats) == 10
+    assert [f.shape[1] for f in feats] == [64, 64, 128, 128, 256, 256, 256, 512, 512, 512]
+
+
+def test_vgg_caffe_normalisation(vgg):
+    # a mid-grey RGB image (0 in [-1,1]) is 127.5 in 0..255, minus the BGR means
+    x = torch.zeros(1, 3, 1, 1)
+    got = vgg.normalise(x).flatten()
+    assert torch.allclose(got, torch.tensor([127.5 - 103.939, 127.5 - 116.779, 127.5 - 123.68]))
+
+
+def test_torchvision_vgg_state_dict_loader(tmp_path):
+    # A vgg19-shaped (but narrow) state dict: conv indices with pools between blocks as torchvision lays them out.
+    idx_blocks = [[0, 2], [5, 7], [10, 12, 14, 16], [19, 21, 23, 25]]
+    chans = [3, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8]
+    state, k = {}, 0
+    for block in idx_blocks:
+        for i in block:
+            state[f"features.{i}.weight"] = torch.randn(chans[k + 1], chans[k], 3, 3)
+            state[f"features.{i}.bias"] = torch.zeros(chans[k + 1])
+            k += 1
+    path = tmp_path / "vgg19.pth"
+    torch.save(state, path)
+    net = losses.load_vgg(str(path))
+    feats = net(torch.zeros(1, 3, 32, 32))
+    assert [f.shape[-1] for f in feats] == [32, 32, 16, 16, 8, 8, 8, 8, 4, 4]  # pools where indices jump
+
+
+def test_vgg_loader_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        losses.load_vgg(str(tmp_path / "nope.pth"))
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="bad.pth: not a readable torch state dict"):
+        losses.load_vgg(str(bad))

@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from seigan import networks
+from seigan.config import ConfigError, ModelConfig
+from tests.conftest import images
+
+
+@pytest.mark.parametrize("res,depth", [(32, 4), (64, 5)])
+def test_output_shapes_at_two_resolutions(res, depth):
+    cfg = ModelConfig(resolution=res, ngf=4, ndf=8, seg_depth=depth, n_blocks=1)
+    x, y = images(2, res), images(2, res, seed=1)
+    m = networks.make_seg(cfg)(x)
+    assert m.shape == (2, 1, res, res)
+    noise = torch.randn(2, cfg.noise_channels, res, res)
+    assert networks.make_enh(cfg)(x, x, y, m, noise).shape == (2, 3, res, res)
+    assert networks.make_inp(cfg)((1 - m) * x, m).shape == (2, 3, res, res)
+    d = networks.make_disc(cfg)(x)
+    assert d.shape[:2] == (2, 1) and d.shape[2] >= 2
+
+
+def test_mask_is_in_unit_interval_even_for_extreme_inputs():
+    cfg = ModelConfig(resolution=32, ngf=4, seg_depth=4)
+    seg = networks.make_seg(cfg)
+    m = seg(torch.cat([images(2) * 100, images(2) * -100]))
+    assert m.min() >= 0 and m.max() <= 1
+
+
+def test_patchgan_receptive_field_is_70():
+    # A single output pixel of the 3-layer PatchGAN must depend on exactly a 70x70 input patch.
+    d = networks.make_disc(ModelConfig(resolution=128, ndf=4, norm="none"))
+    x = torch.zeros(1, 3, 128, 128, requires_grad=True)
+    out = d(x)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    rows = torch.nonzero(x.grad.abs().sum((0, 1)).sum(1))
+    assert int(rows.max() - rows.min() + 1) == 70
+
+
+def test_shape_contracts_fail_with_clear_messages():
+    cfg = ModelConfig(resolution=32, ngf=4, seg_depth=4)
+    with pytest.raises(ValueError, match=r"G_seg input x: expected a \(B, 3, H, W\)"):
+        networks.make_seg(cfg)(torch.zeros(1, 4, 32, 32))
+    with pytest.raises(ConfigError, match="model.resolution 40"):
+        networks.make_seg(ModelConfig(resolution=40, seg_depth=4))
+    with pytest.raises(ConfigError, match="model.norm"):
+        networks.make_seg(ModelConfig(resolution=32, norm="group"))
