@@ -102,6 +102,7 @@ class EvalConfig:
     c2st_epochs: int = 30
     batch_size: int = 50
     supervised_steps: int = 400    # the supervised G_seg upper bound: same architecture, true masks
+    limit: typing.Optional[int] = None  # use only the first N test images (smoke tests); None = all
 
 
 @dataclass

@@ -35,7 +35,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     variants = variants or list(params.variants)
     out_dir = resolve(out_dir)
     res = params.model.resolution
-    test = load_split(resolve(params.data.root), "test", res, with_truth=True)
+    test = load_split(resolve(params.data.root), "test", res, with_truth=True, limit=params.eval.limit)
     n = len(test.x)
     y = test.y[torch.arange(n) % len(test.y)]  # pair each test object with a test background
     hole = (test.mask >= 0.5).float()
@@ -101,7 +101,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     real["paste_true_mask"] = realism(test.mask * test.x + (1 - test.mask) * y)
     half = n // 2
     a, b = test.x[:half], test.x[half:2 * half]
-    fa, fb = inception(a, bs), inception(b, bs)
+    fa, fb = real_feats[:half], real_feats[half:2 * half]
     real["real_vs_real"] = {"c2st_acc": metrics.c2st_accuracy(a, b, params.eval.c2st_epochs, params.train.seed),
                             "fid": metrics.fid_from_features(fa, fb), "kid": metrics.kid_from_features(fa, fb)}
     details["notes"] = {
