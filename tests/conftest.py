@@ -44,3 +44,13 @@ def make_model(vgg):
 def images(n, size=32, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.rand(n, 3, size, size, generator=g) * 2 - 1
+
+
+@pytest.fixture(scope="session")
+def built_data():
+    """The embedded data set in <repo>/data, built (once, ~1 min) if missing; it must match data.dvc."""
+    from pathlib import Path
+    from seigan.data.__main__ import main
+    root = Path(__file__).resolve().parents[1]
+    assert main(["build", "--params", str(root / "params.yaml")]) == 0
+    return root / "data"

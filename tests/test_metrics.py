@@ -1,0 +1,131 @@
+"""Metrics against hand-computed values, baselines, and the human study kit's round trip."""
+import csv
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from seigan import baselines, metrics, study
+
+
+def test_iou_of_known_masks():
+    true = torch.zeros(2, 1, 4, 4)
+    true[0, 0, :2, :2] = 1          # 4 pixels
+    true[1, 0, :, :2] = 1           # 8 pixels
+    pred = torch.zeros(2, 1, 4, 4)
+    pred[0, 0, :2, :3] = 0.9        # 6 pixels, 4 shared -> 4/6
+    pred[1, 0, :, :1] = 0.6         # 4 pixels, all inside -> 4/8
+    pred[1, 0, :, 3] = 0.4          # below the 0.5 threshold: not counted
+    iou = metrics.iou_per_image(pred, true)
+    assert iou.tolist() == pytest.approx([4 / 6, 0.5])
+    mean, se = metrics.mean_se(iou)
+    assert mean == pytest.approx((4 / 6 + 0.5) / 2)
+    assert se == pytest.approx(np.std([4 / 6, 0.5], ddof=1) / math.sqrt(2))
+
+
+def test_hole_metrics_of_known_images():
+    clean = torch.zeros(1, 3, 16, 16)
+    pred = clean.clone()
+    hole = torch.zeros(1, 1, 16, 16)
+    hole[..., 4:12, 4:12] = 1
+    pred[..., 4:12, 4:12] = 0.2    # in [0,1] units: error 0.1 everywhere in the hole
+    pred[..., 0, 0] = 1.0          # outside the hole: must not count
+    r = metrics.hole_metrics(pred, clean, hole)
+    assert r["l1"] == pytest.approx(0.1)
+    assert r["psnr"] == pytest.approx(10 * math.log10(1 / 0.01), rel=1e-4)  # MSE 0.01 -> 20 dB
+    perfect = metrics.hole_metrics(clean.clone() + 0.3, clean + 0.3, hole)
+    assert perfect["ssim"] == pytest.approx(1.0, abs=1e-4) and perfect["l1"] == 0
+
+
+def test_c2st_on_identical_and_separable_sets():
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(80, 3, 16, 16, generator=g) * 2 - 1
+    b = torch.rand(80, 3, 16, 16, generator=g) * 2 - 1
+    same = metrics.c2st_accuracy(a, b, epochs=10)
+    assert abs(same - 0.5) <= 0.15
+    sep = metrics.c2st_accuracy(a * 0.1 - 0.8, b * 0.1 + 0.8, epochs=10)
+    assert sep >= 0.95
+
+
+def test_kid_and_fid_from_features():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(200, 8, generator=g, dtype=torch.float64)
+    b = torch.randn(200, 8, generator=g, dtype=torch.float64)
+    # KID against its definition written out with loops (unbiased MMD^2, kernel (u.v/d + 1)^3)
+    x, y = a[:3], b[:4]
+    k = lambda u, v: (float(u @ v) / 8 + 1) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(3) for j in range(3) if i != j) / 6
+    yy = sum(k(y[i], y[j]) for i in range(4) for j in range(4) if i != j) / 12
+    xy = sum(k(x[i], y[j]) for i in range(3) for j in range(4)) / 12
+    assert metrics.kid_from_features(x, y) == pytest.approx(xx + yy - 2 * xy)
+    assert metrics.kid_from_features(a, b + 2) > 10 * abs(metrics.kid_from_features(a, b))
+    # FID of two Gaussians differing by a mean shift d in each of 8 dims is about 8 d^2
+    assert metrics.fid_from_features(a, b + 1) == pytest.approx(8.0, rel=0.2)
+    assert metrics.fid_from_features(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_inception_features_shape():
+    feats = metrics.InceptionFeatures()(torch.zeros(2, 3, 32, 32))
+    assert feats.shape == (2, 2048)
+
+
+def test_box_and_ellipse_baselines():
+    boxes = torch.tensor([[2.0, 2.0, 6.0, 8.0]])
+    box = baselines.box_masks(boxes, 10)
+    assert box.sum() == 4 * 6 and box[0, 0, 2:8, 2:6].min() == 1
+    ell = baselines.ellipse_masks(boxes, 10)
+    assert ell.sum() < box.sum() and (ell <= box).all()  # the ellipse lies inside its box
+    assert ell.sum() == pytest.approx(math.pi * 2 * 3, abs=4)
+
+
+def test_grabcut_finds_a_contrasting_object():
+    img = torch.full((1, 3, 32, 32), -0.8)
+    img[..., 10:22, 12:20] = 0.9
+    img += torch.randn(img.shape, generator=torch.Generator().manual_seed(0)) * 0.02
+    true = torch.zeros(1, 1, 32, 32)
+    true[..., 10:22, 12:20] = 1
+    masks = baselines.grabcut_masks(img, torch.tensor([[6.0, 6.0, 26.0, 26.0]]))
+    assert metrics.iou_per_image(masks, true)[0] > 0.8
+
+
+def test_telea_fills_the_hole_from_its_surroundings():
+    img = torch.full((1, 3, 24, 24), 0.5)
+    img[..., 8:16, 8:16] = -1
+    hole = torch.zeros(1, 1, 24, 24)
+    hole[..., 8:16, 8:16] = 1
+    out = baselines.telea_inpaint(img, hole)
+    assert (out[..., 8:16, 8:16] - 0.5).abs().max() < 0.05
+
+
+def test_study_round_trip(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    images = {name: torch.rand(5, 3, 8, 8, generator=g) * 2 - 1 for name in ("real", "full", "no_identity")}
+    key = study.make_study(images, 30, tmp_path)
+    html = (tmp_path / "study.html").read_text()
+    assert html.count('class="pair') == 30 and "full" not in html and "no_identity" not in html  # blind
+    # a synthetic rater who always picks "real" when shown, else "full"
+    rows = []
+    for pid, pair in key.items():
+        pick = "real" if "real" in (pair["left"], pair["right"]) else "full"
+        rows.append([pid, "left" if pair["left"] == pick else "right"])
+    with open(tmp_path / "answers.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["pair", "choice"], *rows])
+    table = study.score(tmp_path / "answers.csv", tmp_path / "key.json").set_index("method")
+    assert table.loc["real", "win_rate"] == 1.0 and table.loc["no_identity", "win_rate"] == 0.0
+    assert table.loc["full", "win_rate"] == pytest.approx(0.5)
+    assert table["comparisons"].sum() == 60
+    assert table.loc["real", "ci_low"] < 1.0 <= table.loc["real", "ci_high"] + 1e-12
+
+
+def test_study_rejects_bad_answers(tmp_path):
+    images = {n: torch.zeros(2, 3, 8, 8) for n in ("a", "b")}
+    study.make_study(images, 2, tmp_path)
+    (tmp_path / "answers.csv").write_text("pair,choice\nq000,middle\n")
+    with pytest.raises(ValueError, match="answers.csv: bad row"):
+        study.score(tmp_path / "answers.csv", tmp_path / "key.json")
+
+
+def test_wilson_interval():
+    lo, hi = study.wilson(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-3) and hi == pytest.approx(0.7634, abs=1e-3)

@@ -1,0 +1,168 @@
+"""End to end: the DVC pipeline of papermill notebooks with the tiny profile, resuming after kill -9, and
+clear one-line errors for bad parameters."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from seigan import config, train
+from seigan.checkpoint import load
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+VARIANTS = ["full", "no_enhancement", "no_identity", "no_texture", "single_pass"]
+
+
+def env():
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
+
+
+def run(cmd, cwd, timeout=900, check=True):
+    res = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout, shell=True)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{cmd} exited {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    return res
+
+
+def set_params(repo: Path, **changes):
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        node, *path = raw, *dotted.split(".")
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, built_data):
+    """A copy of this working tree (tracked and untracked files, data/ hard-linked) as its own git repo."""
+    dest = tmp_path_factory.mktemp("pipeline") / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file() and not f.startswith(("reports/", "checkpoints/")) and f != "dvc.lock":
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dest / f)
+    for f in ("checkpoints/README.md", "reports/train/README.md"):
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, dest / f)
+    shutil.copytree(built_data, dest / "data", copy_function=os.link)
+    set_params(dest, profile="tiny")
+    run("git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm smoke", dest)
+    return dest
+
+
+def test_dry_run_parses_and_lists_every_stage(repo):
+    out = run("dvc repro --dry --force", repo).stdout
+    for stage in ["data", *[f"train@{v}" for v in VARIANTS], "evaluate", "report"]:
+        assert f"Running stage '{stage}'" in out, stage
+
+
+def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
+    run("dvc repro", repo, timeout=1200)
+    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    assert metrics["n_test"] == 16
+    for name in [*VARIANTS, "box", "ellipse", "grabcut", "supervised"]:
+        assert set(metrics["segmentation"][name]) == {"iou", "iou_se"}, name
+        assert 0 <= metrics["segmentation"][name]["iou"] <= 1
+    for name in [*VARIANTS, "telea_full_mask", "telea_true_mask"]:
+        assert set(metrics["inpainting"][name]) == {"psnr", "ssim", "l1"}, name
+    for name in [*VARIANTS, "paste_true_mask", "real_vs_real"]:
+        assert set(metrics["realism"][name]) == {"c2st_acc", "fid", "kid"}, name
+    html = (repo / "reports/report.html").read_text()
+    assert "Departures from the paper" in html and "Ablation table" in html
+    for v in VARIANTS:
+        assert (repo / f"reports/notebooks/02_train_{v}.ipynb").is_file()
+        assert (repo / f"checkpoints/{v}/last.pt").is_file()
+        assert (repo / f"reports/train/{v}/losses.csv").is_file()
+    status = run("dvc status", repo).stdout
+    assert "up to date" in status or status.strip() == "", status
+    # a finished variant is not retrained: a second repro runs nothing
+    again = run("dvc repro", repo).stdout
+    assert "Running stage" not in again, again
+
+
+def test_dvc_plots_and_metrics_read_the_outputs(repo):
+    if not (repo / "reports/metrics.json").is_file():
+        run("dvc repro", repo, timeout=1200)
+    shown = run("dvc metrics show --json", repo).stdout
+    assert "segmentation" in shown
+    run("dvc plots show --json", repo)
+
+
+def test_kill_9_then_resume_loses_no_step(repo, tmp_path):
+    set_params(repo, **{"profiles.tiny.train.steps": 30, "profiles.tiny.train.checkpoint_every": 5,
+                        "profiles.tiny.train.log_every": 1})
+    ck = repo / "checkpoints/full/last.pt"
+    shutil.rmtree(repo / "checkpoints/full", ignore_errors=True)
+    proc = subprocess.Popen([sys.executable, "-m", "seigan.train", "full"], cwd=repo, env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (ck.is_file() and load(ck)["step"] >= 10):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = load(ck)["step"]
+    assert 10 <= saved < 30 and saved % 5 == 0
+    run(f"{sys.executable} -m seigan.train full", repo)
+    state = load(ck)
+    assert state["step"] == 30
+    assert [r["step"] for r in state["history"]] == list(range(1, 31))  # contiguous: no step lost or repeated
+    # and the resumed run is the uninterrupted run, bit for bit
+    shutil.copytree(repo / "checkpoints/full", tmp_path / "interrupted")
+    shutil.rmtree(repo / "checkpoints/full")
+    run(f"{sys.executable} -m seigan.train full", repo)
+    straight = load(ck)
+    for net, sd in straight["model"]["nets"].items():
+        for k, v in sd.items():
+            assert torch.equal(v, state["model"]["nets"][net][k]), (net, k)
+
+
+def test_stop_after_then_resume_equals_straight_run(built_data, tmp_path):
+    params = config.load(ROOT / "params.yaml", profile="tiny")
+    data = (train.load_split(built_data, "train", 32, limit=40),
+            train.load_split(built_data, "val", 32, with_truth=True, limit=8))
+    a = train.train(params, "single_pass", tmp_path / "a", tmp_path / "la", stop_after=3, progress=False, data=data)
+    assert a["step"] == 3 and not a["finished"]
+    b = train.train(params, "single_pass", tmp_path / "a", tmp_path / "la", progress=False, data=data)
+    assert b["step"] == 4 and b["finished"]
+    c = train.train(params, "single_pass", tmp_path / "c", tmp_path / "lc", progress=False, data=data)
+    sa, sc = load(tmp_path / "a/last.pt"), load(tmp_path / "c/last.pt")
+    assert [r["step"] for r in sa["history"]] == [1, 2, 3, 4]
+    assert sa["history"] == sc["history"]
+    # finished: a further call trains nothing
+    assert train.train(params, "single_pass", tmp_path / "a", tmp_path / "la", progress=False, data=data)["step"] == 4
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"train.steps": "many"}, "train.steps must be int"),
+    ({"train.stepz": 3}, "unknown key train.stepz"),
+])
+def test_bad_params_give_one_line_and_nonzero_exit(repo, tmp_path, change, message):
+    bad = tmp_path / "params.yaml"
+    shutil.copy(repo / "params.yaml", bad)
+    set_params(tmp_path, **change)
+    res = run(f"{sys.executable} -m seigan.train full --params {bad}", repo, check=False)
+    assert res.returncode != 0
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_variant_and_missing_data_fail_before_training(repo, tmp_path):
+    res = run(f"{sys.executable} -m seigan.train fulll", repo, check=False)
+    assert res.returncode != 0 and "unknown variant 'fulll'" in res.stderr and "Traceback" not in res.stderr
+    bad = tmp_path / "params.yaml"
+    shutil.copy(repo / "params.yaml", bad)
+    set_params(tmp_path, **{"data.root": "no_such_data"})
+    res = run(f"{sys.executable} -m seigan.train full --params {bad}", repo, check=False)
+    assert res.returncode != 0 and "no_such_data/train/boxes.csv: missing" in res.stderr
+    assert not (repo / "checkpoints/full/.last.pt.tmp").exists()
