@@ -191,6 +191,9 @@ def parse(raw: dict, profile: str | None = None) -> Params:
     raw.pop("profile", None)
     if not isinstance(profile, str):
         raise ConfigError(f"params.yaml: profile must be a string, got {profile!r}")
+    for name, cls in SECTIONS.items():  # the base is checked too, even where a profile overrides it
+        if name in raw:
+            from_dict(cls, raw[name], name)
     if profile != "cpu":
         if profile not in profiles:
             raise ConfigError(f"params.yaml: unknown profile {profile!r} (known: cpu, {', '.join(profiles)})")

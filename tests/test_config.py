@@ -46,3 +46,9 @@ def test_profile_overrides_merge_deeply():
     raw = {**BASE, "profile": "big", "profiles": {"big": {"model": {"ngf": 64}}}}
     p = config.parse(raw)
     assert p.model.ngf == 64 and p.model.resolution == 32
+
+
+def test_bad_base_value_is_rejected_even_when_a_profile_overrides_it():
+    raw = {**BASE, "train": {"steps": "many"}, "profile": "big", "profiles": {"big": {"train": {"steps": 3}}}}
+    with pytest.raises(config.ConfigError, match=r"train\.steps must be int"):
+        config.parse(raw)
