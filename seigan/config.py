@@ -102,6 +102,7 @@ class EvalConfig:
     c2st_epochs: int = 30
     batch_size: int = 50
     supervised_steps: int = 400    # the supervised G_seg upper bound: same architecture, true masks
+    supervised_long_steps: int = 4000  # a second, longer-trained supervised reference (0 = skip)
     limit: typing.Optional[int] = None  # use only the first N test images (smoke tests); None = all
 
 
@@ -137,8 +138,11 @@ def _check(value, typ, key: str):
     raise ConfigError(f"params.yaml: {key} must be {typ.__name__}, got {type(value).__name__} {value!r}")
 
 
-def from_dict(cls, raw, key: str):
-    """Build dataclass `cls` from a mapping, naming the offending key on any mismatch."""
+def from_dict(cls, raw, key: str, strict: bool = False):
+    """Build dataclass `cls` from a mapping, naming the offending key on any mismatch.
+
+    `strict` (used for params.yaml itself) also rejects missing keys, so that a run never silently falls back
+    to a default the file does not show."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -148,11 +152,14 @@ def from_dict(cls, raw, key: str):
     unknown = sorted(set(raw) - names)
     if unknown:
         raise ConfigError(f"params.yaml: unknown key {key}.{unknown[0]} (known: {', '.join(sorted(names))})")
+    missing = sorted(names - set(raw)) if strict else []
+    if missing:
+        raise ConfigError(f"params.yaml: missing key {key}.{missing[0]}")
     kwargs = {}
     for name, value in raw.items():
         typ = hints[name]
         if dataclasses.is_dataclass(typ):
-            kwargs[name] = from_dict(typ, value, f"{key}.{name}")
+            kwargs[name] = from_dict(typ, value, f"{key}.{name}", strict)
         else:
             kwargs[name] = _check(value, typ, f"{key}.{name}")
     return cls(**kwargs)
@@ -183,8 +190,9 @@ def read_yaml(path: str | Path | None = None) -> dict:
     return raw
 
 
-def parse(raw: dict, profile: str | None = None) -> Params:
-    """Params from an already-read params mapping; `profile` overrides the file's `profile` key."""
+def parse(raw: dict, profile: str | None = None, strict: bool = False) -> Params:
+    """Params from an already-read params mapping; `profile` overrides the file's `profile` key.
+    `strict`: every key of every section must be present (as in params.yaml)."""
     raw = dict(raw)
     profiles = raw.pop("profiles", {}) or {}
     profile = profile or raw.pop("profile", "cpu")
@@ -193,7 +201,7 @@ def parse(raw: dict, profile: str | None = None) -> Params:
         raise ConfigError(f"params.yaml: profile must be a string, got {profile!r}")
     for name, cls in SECTIONS.items():  # the base is checked too, even where a profile overrides it
         if name in raw:
-            from_dict(cls, raw[name], name)
+            from_dict(cls, raw[name], name, strict)
     if profile != "cpu":
         if profile not in profiles:
             raise ConfigError(f"params.yaml: unknown profile {profile!r} (known: cpu, {', '.join(profiles)})")
@@ -209,14 +217,14 @@ def parse(raw: dict, profile: str | None = None) -> Params:
         raise ConfigError("params.yaml: variants must be a non-empty mapping of name -> switches")
     return Params(
         profile=profile,
-        variants={name: from_dict(VariantConfig, v, f"variants.{name}") for name, v in variants.items()},
-        **{name: from_dict(cls, raw[name], name) for name, cls in SECTIONS.items()},
+        variants={name: from_dict(VariantConfig, v, f"variants.{name}", strict) for name, v in variants.items()},
+        **{name: from_dict(cls, raw[name], name, strict) for name, cls in SECTIONS.items()},
     )
 
 
 def load(path: str | Path | None = None, profile: str | None = None) -> Params:
-    """Read and validate params.yaml (default: the repository's)."""
-    return parse(read_yaml(path), profile)
+    """Read and validate params.yaml (default: the repository's); every key must be present."""
+    return parse(read_yaml(path), profile, strict=True)
 
 
 def as_dict(obj) -> dict:

@@ -6,7 +6,6 @@ validation IoU as CSV that `dvc plots` can draw.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import random

@@ -52,3 +52,17 @@ def test_bad_base_value_is_rejected_even_when_a_profile_overrides_it():
     raw = {**BASE, "train": {"steps": "many"}, "profile": "big", "profiles": {"big": {"train": {"steps": 3}}}}
     with pytest.raises(config.ConfigError, match=r"train\.steps must be int"):
         config.parse(raw)
+
+
+def test_params_file_must_hold_every_key(tmp_path):
+    import yaml
+    raw = config.read_yaml()
+    del raw["train"]["steps"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(config.ConfigError, match=r"missing key train\.steps"):
+        config.load(tmp_path / "params.yaml")
+    raw = config.read_yaml()
+    del raw["variants"]["no_identity"]["identity_weight"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(config.ConfigError, match=r"missing key variants\.no_identity\.identity_weight"):
+        config.load(tmp_path / "params.yaml")

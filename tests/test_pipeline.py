@@ -91,6 +91,16 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
     assert "Running stage" not in again, again
 
 
+def test_exp_run_with_a_changed_variant_reruns_only_what_depends_on_it(repo):
+    if not (repo / "reports/metrics.json").is_file():
+        run("dvc repro", repo, timeout=1200)
+    out = run("dvc exp run -S variants.no_identity.identity_weight=1.0", repo, timeout=1200).stdout
+    assert "Running stage 'train@no_identity'" in out and "Running stage 'evaluate'" in out
+    for other in ("full", "no_enhancement", "no_texture", "single_pass"):
+        assert f"Running stage 'train@{other}'" not in out, other
+    assert yaml.safe_load((repo / "params.yaml").read_text())["variants"]["no_identity"]["identity_weight"] == 1.0
+
+
 def test_dvc_plots_and_metrics_read_the_outputs(repo):
     if not (repo / "reports/metrics.json").is_file():
         run("dvc repro", repo, timeout=1200)
@@ -135,7 +145,7 @@ def test_stop_after_then_resume_equals_straight_run(built_data, tmp_path):
     assert a["step"] == 3 and not a["finished"]
     b = train.train(params, "single_pass", tmp_path / "a", tmp_path / "la", progress=False, data=data)
     assert b["step"] == 4 and b["finished"]
-    c = train.train(params, "single_pass", tmp_path / "c", tmp_path / "lc", progress=False, data=data)
+    train.train(params, "single_pass", tmp_path / "c", tmp_path / "lc", progress=False, data=data)
     sa, sc = load(tmp_path / "a/last.pt"), load(tmp_path / "c/last.pt")
     assert [r["step"] for r in sa["history"]] == [1, 2, 3, 4]
     assert sa["history"] == sc["history"]
