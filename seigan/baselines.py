@@ -65,10 +65,10 @@ def telea_inpaint(images: torch.Tensor, masks: torch.Tensor, radius: int = 3) ->
 
 
 def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfig, train_cfg: TrainConfig,
-                     steps: int, progress: bool = False) -> networks.SegNet:
+                     steps: int, progress: bool = False, device="cpu") -> networks.SegNet:
     """The supervised upper bound: SEIGAN's G_seg trained with BCE on the true masks, same optimiser."""
     torch.manual_seed(train_cfg.seed)
-    seg = networks.make_seg(model_cfg)
+    seg = networks.make_seg(model_cfg).to(device)
     opt = torch.optim.Adam(seg.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2))
     g = torch.Generator().manual_seed(train_cfg.seed + 20)
     it = range(steps)
@@ -77,9 +77,9 @@ def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfi
         it = tqdm(it, desc="supervised", mininterval=5)
     for _ in it:
         idx = torch.randint(len(x), (train_cfg.batch_size,), generator=g)
-        xb, mb = x[idx], masks[idx]
+        xb, mb = x[idx].to(device), masks[idx].to(device)
         if train_cfg.flip:
-            f = torch.rand(len(idx), generator=g) < 0.5
+            f = (torch.rand(len(idx), generator=g) < 0.5).to(device)
             xb = torch.where(f[:, None, None, None], xb.flip(3), xb)
             mb = torch.where(f[:, None, None, None], mb.flip(3), mb)
         loss = F.binary_cross_entropy(seg(xb), (mb >= 0.5).float())

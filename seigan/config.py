@@ -85,6 +85,7 @@ class TrainConfig:
     val_every: int = 100
     flip: bool = True
     vgg_weights: typing.Optional[str] = None  # torchvision-format vgg19 state dict; None = offline VGG16
+    device: str = "cpu"            # cpu | cuda | auto (cuda when available)
 
 
 @dataclass
@@ -163,6 +164,18 @@ def from_dict(cls, raw, key: str, strict: bool = False):
         else:
             kwargs[name] = _check(value, typ, f"{key}.{name}")
     return cls(**kwargs)
+
+
+def torch_device(name: str):
+    """The torch device for `train.device`, or one line saying why it cannot be had."""
+    import torch
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"params.yaml: train.device must be cpu, cuda or auto, got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("params.yaml: train.device is cuda but torch sees no CUDA device (use cpu or auto)")
+    return torch.device(name)
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -22,16 +22,17 @@ def collapse_stats(m: torch.Tensor) -> dict:
             "frac_empty": float((area < 0.02).float().mean()), "frac_full": float((area > 0.98).float().mean())}
 
 
-def supervised_bound(params: config.Params, steps: int, progress: bool = True) -> torch.nn.Module:
+def supervised_bound(params: config.Params, steps: int, progress: bool = True, device="cpu") -> torch.nn.Module:
     """The supervised G_seg, trained on the true train masks with the same data (and optimiser)."""
     train = load_split(resolve(params.data.root), "train", params.model.resolution, with_truth=True)
-    return baselines.train_supervised(train.x, train.mask, params.model, params.train, steps, progress)
+    return baselines.train_supervised(train.x, train.mask, params.model, params.train, steps, progress, device)
 
 
 def evaluate(params: config.Params, variants: list | None = None, out_dir: str | Path = "reports",
              progress: bool = True) -> dict:
     """Compute metrics.json (exact shape of the evaluation issue) plus details and example arrays."""
     variants = variants or list(params.variants)
+    device = config.torch_device(params.train.device)
     out_dir = resolve(out_dir)
     res = params.model.resolution
     test = load_split(resolve(params.data.root), "test", res, with_truth=True, limit=params.eval.limit)
@@ -42,14 +43,15 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     seg, inp, real, details, examples = {}, {}, {}, {"collapse": {}, "training": {}}, {}
 
     def batched(fn, *tensors):
-        parts = [fn(*chunks) for chunks in zip(*(t.split(bs) for t in tensors))]
+        parts = [{k: v.cpu() for k, v in fn(*(c.to(device) for c in chunks)).items()}
+                 for chunks in zip(*(t.split(bs) for t in tensors))]
         return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
     def seg_entry(masks):
         mean, se = metrics.mean_se(metrics.iou_per_image(masks, test.mask))
         return {"iou": mean, "iou_se": se}
 
-    inception = metrics.InceptionFeatures()
+    inception = metrics.InceptionFeatures(device=device)
     real_feats = inception(test.x, bs)
 
     def realism(fake: torch.Tensor) -> dict:
@@ -61,7 +63,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     k = params.eval.n_examples
     examples["x"], examples["mask"], examples["y"], examples["clean"] = test.x[:k], test.mask[:k], y[:k], test.clean[:k]
     for name in variants:
-        model = load_trained(resolve(f"checkpoints/{name}"))
+        model = load_trained(resolve(f"checkpoints/{name}"), device)
         out = batched(lambda a, b: model.predict(a, b), test.x, y)
         seg[name] = seg_entry(out["m"])
         inp[name] = {key: v for key, v in metrics.hole_metrics(out["x_hat"], test.clean, hole).items() if key != "n"}
@@ -83,9 +85,9 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     for name, steps in bounds.items():
         if steps <= 0:
             continue
-        sup = supervised_bound(params, steps, progress)
+        sup = supervised_bound(params, steps, progress, device)
         with torch.no_grad():
-            masks = torch.cat([sup(c) for c in test.x.split(bs)])
+            masks = torch.cat([sup(c.to(device)).cpu() for c in test.x.split(bs)])
         seg[name] = seg_entry(masks)
         details["collapse"][name] = collapse_stats(masks)
         if name == "supervised":
@@ -95,9 +97,8 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
 
     # inpainting baselines: Telea with the first variant's predicted mask and with the true mask
     ref = variants[0]
-    ref_model = load_trained(resolve(f"checkpoints/{ref}"))
-    with torch.no_grad():
-        ref_masks = torch.cat([ref_model.predict(c)["m"] for c in test.x.split(bs)])
+    ref_model = load_trained(resolve(f"checkpoints/{ref}"), device)
+    ref_masks = batched(lambda a: ref_model.predict(a), test.x)["m"]
     for name, mask in ((f"telea_{ref}_mask", ref_masks), ("telea_true_mask", test.mask)):
         inp[name] = {key: v for key, v in metrics.hole_metrics(baselines.telea_inpaint(test.x, mask),
                                                                  test.clean, hole).items() if key != "n"}

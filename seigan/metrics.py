@@ -105,15 +105,16 @@ def inception_file() -> Path:
 class InceptionFeatures:
     """TF-FID InceptionV3 pool3 (2048-d) as TorchScript: RGB in [-1, 1] resized bilinearly to 299."""
 
-    def __init__(self, path: Path | None = None):
-        self.net = torch.jit.load(str(path or inception_file()), map_location="cpu").eval()
+    def __init__(self, path: Path | None = None, device="cpu"):
+        self.device = device
+        self.net = torch.jit.load(str(path or inception_file()), map_location=device).eval()
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, batch: int = 50) -> torch.Tensor:
         feats = []
         for chunk in images.split(batch):
-            x = F.interpolate(chunk.float(), size=(299, 299), mode="bilinear", align_corners=False)
-            feats.append(self.net(x).reshape(len(chunk), -1).double())
+            x = F.interpolate(chunk.float().to(self.device), size=(299, 299), mode="bilinear", align_corners=False)
+            feats.append(self.net(x).reshape(len(chunk), -1).double().cpu())
         return torch.cat(feats)
 
 

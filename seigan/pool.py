@@ -32,7 +32,7 @@ class ImagePool:
                 out.append(img)
             elif self.rng.random() < 0.5:
                 i = self.rng.randrange(self.size)
-                out.append(self.images[i].clone())
+                out.append(self.images[i].to(img.device, copy=True))  # a reloaded pool may sit elsewhere
                 self.images[i] = img
             else:
                 out.append(img)

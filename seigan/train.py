@@ -36,7 +36,9 @@ def run_config(params: config.Params, variant: str) -> dict:
 
 
 def config_hash(cfg: dict) -> str:
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
+    """The device a run executes on does not decide whether its checkpoint can be resumed."""
+    train_cfg = {k: v for k, v in cfg["train"].items() if k != "device"}
+    return hashlib.sha256(json.dumps({**cfg, "train": train_cfg}, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def build_model(cfg: dict, with_texture: bool = True) -> SEIGAN:
@@ -48,7 +50,7 @@ def build_model(cfg: dict, with_texture: bool = True) -> SEIGAN:
                   with_texture=with_texture)
 
 
-def load_trained(ckpt_dir: str | Path) -> SEIGAN:
+def load_trained(ckpt_dir: str | Path, device="cpu") -> SEIGAN:
     """The trained model of a finished (or interrupted) run, for evaluation; no VGG needed."""
     path = Path(ckpt_dir) / "last.pt"
     if not path.is_file():
@@ -57,7 +59,7 @@ def load_trained(ckpt_dir: str | Path) -> SEIGAN:
     model = build_model(state["config"], with_texture=False)
     model.load_full_state(state["model"])
     model.eval()
-    return model
+    return model.to(device)
 
 
 def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool) -> tuple:
@@ -72,9 +74,8 @@ def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool) -> t
 
 
 @torch.no_grad()
-def validation_iou(model: SEIGAN, val: Split) -> float:
-    masks = torch.cat([model.predict(chunk)["m"] for chunk in val.x.split(50)])
-    return metrics.mean_se(metrics.iou_per_image(masks, val.mask))[0]
+def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
+    return torch.cat([model.predict(chunk.to(device))["m"].cpu() for chunk in images.split(batch)])
 
 
 def write_csv(path: Path, rows: list) -> None:
@@ -97,6 +98,7 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
     params.variant(variant)  # unknown variant -> one clear line before any work
     cfg = run_config(params, variant)
     tc = params.train
+    device = config.torch_device(tc.device)
     ckpt_dir, log_dir = Path(ckpt_dir), Path(log_dir)
     if tc.threads:
         torch.set_num_threads(tc.threads)
@@ -106,7 +108,7 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
                 load_split(root, "val", params.model.resolution, with_truth=True))
     train_data, val_data = data
     set_seeds(tc.seed)
-    model = SEIGAN(params.model, params.loss, tc, params.variant(variant))
+    model = SEIGAN(params.model, params.loss, tc, params.variant(variant)).to(device)
     gen = torch.Generator().manual_seed(tc.seed + 10)
     history, val_rows, start, seconds = [], [], 0, 0.0
     last = ckpt_dir / "last.pt"
@@ -134,15 +136,16 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
     for step in range(start + 1, end + 1):
         t0 = time.perf_counter()
         x, y = sample_batch(train_data, tc.batch_size, gen, tc.flip)
-        rec = model.step(x, y)
+        rec = model.step(x.to(device), y.to(device))
         seconds += time.perf_counter() - t0
         if not all(np.isfinite(v) for v in rec.values()):
             raise FloatingPointError(f"{variant}: non-finite loss at step {step}: {rec}")
         if step % tc.log_every == 0 or step == tc.steps:
             history.append({"step": step, **rec, "lr": model.sched_g.get_last_lr()[0]})
         if step % tc.val_every == 0 or step == tc.steps:
-            val_rows.append({"step": step, "val_iou": validation_iou(model, val_data),
-                             "mask_mean": float(torch.cat([model.predict(c)["m"] for c in val_data.x.split(50)]).mean())})
+            masks = predict_masks(model, val_data.x, device)
+            val_rows.append({"step": step, "mask_mean": float(masks.mean()),
+                             "val_iou": metrics.mean_se(metrics.iou_per_image(masks, val_data.mask))[0]})
         if step % tc.checkpoint_every == 0 or step == end:
             save(step)
         if bar:

@@ -66,3 +66,14 @@ def test_params_file_must_hold_every_key(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(config.ConfigError, match=r"missing key variants\.no_identity\.identity_weight"):
         config.load(tmp_path / "params.yaml")
+
+
+def test_device_choice():
+    import torch
+    assert config.torch_device("cpu") == torch.device("cpu")
+    assert config.torch_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(config.ConfigError, match="train.device must be cpu, cuda or auto"):
+        config.torch_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(config.ConfigError, match="train.device is cuda but torch sees no CUDA device"):
+            config.torch_device("cuda")
