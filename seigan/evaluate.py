@@ -61,7 +61,9 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
                 "kid": metrics.kid_from_features(real_feats, feats)}
 
     k = params.eval.n_examples
-    examples["x"], examples["mask"], examples["y"], examples["clean"] = test.x[:k], test.mask[:k], y[:k], test.clean[:k]
+    # .clone(): a slice would drag its whole batch's storage into the saved file
+    examples["x"], examples["mask"] = test.x[:k].clone(), test.mask[:k].clone()
+    examples["y"], examples["clean"] = y[:k].clone(), test.clean[:k].clone()
     for name in variants:
         model = load_trained(resolve(f"checkpoints/{name}"), device)
         out = batched(lambda a, b: model.predict(a, b), test.x, y)
@@ -72,7 +74,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         state = checkpoint.load(resolve(f"checkpoints/{name}/last.pt"))
         details["training"][name] = {"step": state["step"], "steps": state["config"]["train"]["steps"],
                                      "seconds": round(state["seconds"], 1)}
-        examples[name] = {key: out[key][:k] for key in ("m", "y_hat", "x_hat", "z")}
+        examples[name] = {key: out[key][:k].clone() for key in ("m", "y_hat", "x_hat", "z")}
         if progress:
             print(f"{name}: IoU {seg[name]['iou']:.3f}, hole PSNR {inp[name]['psnr']:.2f}, "
                   f"C2ST {real[name]['c2st_acc']:.2f}, KID {real[name]['kid']:.4f}")
@@ -93,7 +95,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         if name == "supervised":
             sup_masks = masks
     details["collapse"]["true"] = collapse_stats(test.mask)
-    examples["supervised"] = {"m": sup_masks[:k]}
+    examples["supervised"] = {"m": sup_masks[:k].clone()}
 
     # inpainting baselines: Telea with the first variant's predicted mask and with the true mask
     ref = variants[0]
