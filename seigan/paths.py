@@ -20,6 +20,19 @@ def repo_root() -> Path:
     raise FileNotFoundError(f"params.yaml not found in {here} or any parent; run from the repository")
 
 
+def packaged_file(distribution: str, name: str, hint: str) -> Path:
+    """A data file shipped inside an installed wheel, located from its metadata without importing it."""
+    import importlib.metadata
+    try:
+        files = importlib.metadata.files(distribution) or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for f in files:
+        if f.name == name:
+            return Path(f.locate())
+    raise FileNotFoundError(hint)
+
+
 def resolve(path: str | os.PathLike) -> Path:
     """A params path relative to the repository root (absolute paths pass through)."""
     p = Path(path).expanduser()
