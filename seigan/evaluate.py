@@ -67,6 +67,8 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     for name in variants:
         model = load_trained(resolve(f"checkpoints/{name}"), device)
         out = batched(lambda a, b: model.predict(a, b), test.x, y)
+        if name == variants[0]:
+            ref_masks = out["m"]  # the Telea baseline below reuses these masks
         seg[name] = seg_entry(out["m"])
         inp[name] = {key: v for key, v in metrics.hole_metrics(out["x_hat"], test.clean, hole).items() if key != "n"}
         real[name] = realism(out["y_hat"])
@@ -99,8 +101,6 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
 
     # inpainting baselines: Telea with the first variant's predicted mask and with the true mask
     ref = variants[0]
-    ref_model = load_trained(resolve(f"checkpoints/{ref}"), device)
-    ref_masks = batched(lambda a: ref_model.predict(a), test.x)["m"]
     for name, mask in ((f"telea_{ref}_mask", ref_masks), ("telea_true_mask", test.mask)):
         inp[name] = {key: v for key, v in metrics.hole_metrics(baselines.telea_inpaint(test.x, mask),
                                                                  test.clean, hole).items() if key != "n"}
