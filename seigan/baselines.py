@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from seigan import networks
 from seigan.config import ModelConfig, TrainConfig
+from seigan.data.layout import to_uint8
 
 
 def box_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
@@ -30,11 +31,6 @@ def ellipse_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
         cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
         out[i, 0] = (((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1).float()
     return out
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8 RGB."""
-    return ((images.permute(0, 2, 3, 1).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
 
 
 def grabcut_masks(images: torch.Tensor, boxes: torch.Tensor, iters: int = 5) -> torch.Tensor:
@@ -65,25 +61,36 @@ def telea_inpaint(images: torch.Tensor, masks: torch.Tensor, radius: int = 3) ->
 
 
 def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfig, train_cfg: TrainConfig,
-                     steps: int, progress: bool = False, device="cpu") -> networks.SegNet:
-    """The supervised upper bound: SEIGAN's G_seg trained with BCE on the true masks, same optimiser."""
-    torch.manual_seed(train_cfg.seed)
-    seg = networks.make_seg(model_cfg).to(device)
+                     steps: int, progress: bool = False, device="cpu", val: tuple | None = None,
+                     val_every: int = 100) -> tuple:
+    """The supervised upper bound: SEIGAN's G_seg trained with BCE on the true masks, same optimiser, batch and
+    augmentation. Returns the network and its validation curve (rows of step, val_iou) when `val` is given."""
+    from seigan.metrics import iou_per_image
+    from seigan.train import random_flip, random_zoom
+    gen = torch.Generator().manual_seed(train_cfg.seed + 20)
+    seg = networks.make_seg(model_cfg, seed=train_cfg.seed).to(device)
     opt = torch.optim.Adam(seg.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2))
-    g = torch.Generator().manual_seed(train_cfg.seed + 20)
-    it = range(steps)
+    curve = []
+    it = range(1, steps + 1)
     if progress:
         from tqdm.auto import tqdm
         it = tqdm(it, desc="supervised", mininterval=5)
-    for _ in it:
-        idx = torch.randint(len(x), (train_cfg.batch_size,), generator=g)
-        xb, mb = x[idx].to(device), masks[idx].to(device)
+    for step in it:
+        idx = torch.randint(len(x), (train_cfg.batch_size,), generator=gen)
+        both = torch.cat([x[idx], masks[idx]], 1)
         if train_cfg.flip:
-            f = (torch.rand(len(idx), generator=g) < 0.5).to(device)
-            xb = torch.where(f[:, None, None, None], xb.flip(3), xb)
-            mb = torch.where(f[:, None, None, None], mb.flip(3), mb)
-        loss = F.binary_cross_entropy(seg(xb), (mb >= 0.5).float())
+            both = random_flip(both, gen)
+        if train_cfg.zoom > 0:
+            both = random_zoom(both, train_cfg.zoom, gen)
+        both = both.to(device)
+        loss = F.binary_cross_entropy(seg(both[:, :3]), (both[:, 3:] >= 0.5).float())
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return seg.eval()
+        if val is not None and (step % val_every == 0 or step == steps):
+            seg.eval()
+            with torch.no_grad():
+                pred = torch.cat([seg(c.to(device)).cpu() for c in val[0].split(50)])
+            seg.train()
+            curve.append({"step": step, "val_iou": float(iou_per_image(pred, val[1]).mean())})
+    return seg.eval(), curve

@@ -53,25 +53,38 @@ class ModelConfig:
     d_layers: int = 3              # PatchGAN strided layers (3 gives the 70x70 receptive field)
     norm: str = "instance"         # instance | batch | none
     noise_channels: int = 1        # channels of the noise map fed to G_enh
+    seg_arch: str = "pix2pix"      # G_seg: pix2pix (4x4 strided U-Net) | unet (3x3 conv pairs at every level)
+    init: str = "normal"           # normal: CycleGAN's N(0, 0.02) | default: PyTorch's own initialisation
 
 
 @dataclass
 class LossConfig:
-    """Generator loss weights (SPEC section 4); the identity weight is per variant."""
+    """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
     adv_obj: float = 1.0
     adv_bg: float = 1.0
     rec_bg: float = 10.0           # L1, y_hathat vs y
     rec_obj: float = 10.0          # L1, x_hathat vs x
     vgg_feature: float = 1.0       # feature distance on the first five VGG layers (both reconstructions)
     vgg_gram: float = 1.0          # Gram distance on the last five VGG layers (background reconstruction)
-    mask_area: float = 0.0         # optional light prior pulling mean mask area into [area_min, area_max]
+    mask_area: float = 0.0         # per-image hinges keeping each mask's mean area in [area_min, area_max]
     area_min: float = 0.1
     area_max: float = 0.9
+    binarize: float = 0.0          # weight of mean(min(m, 1 - m)) in the variants: pushes every pixel to 0 or 1
+    warmup_binarize: float = 0.0   # the same weight in the shared warm start
+    binarize_ramp: int = 0         # steps over which the binarisation weight rises from 0 (0 = at once)
+    compose_inpaint: bool = False  # x_hat = (1-m)*x + m*G_inp(...): only the hole is inpainted
+    paste_shift: float = 0.0       # the pasted object judged by D_obj moves up to this fraction of the side
+    mask_grad: str = "all"         # all: every loss reaches G_seg (paper) | adversarial: only D_obj, D_bg, priors
 
 
 @dataclass
 class TrainConfig:
     steps: int = 400
+    warmup_steps: int = 0          # shared warm start: the segment-and-inpaint core, trained once for all variants
+    warmup_lr: float = 2e-4        # its learning rate (the variants use lr)
+    warmup_decay_start: float = 1.0  # its decay_start (1.0: a constant learning rate)
+    seg_lr_scale: float = 1.0      # G_seg's learning rate / lr in the variants (the warm start uses 1)
+    ema: float = 0.0               # decay of the moving average of G_seg's weights used at inference (0 = off)
     batch_size: int = 16
     lr: float = 2e-4
     beta1: float = 0.5
@@ -84,17 +97,22 @@ class TrainConfig:
     log_every: int = 10
     val_every: int = 100
     flip: bool = True
+    zoom: float = 0.0              # random zoom of x and y by up to 1 + zoom (0 = off): fresh views every step
     vgg_weights: typing.Optional[str] = None  # torchvision-format vgg19 state dict; None = offline VGG16
     device: str = "cpu"            # cpu | cuda | auto (cuda when available)
+    amp: bool = False              # bf16 autocast on a GPU (ignored on the CPU)
+    channels_last: bool = False    # NHWC memory layout for the networks and batches
+    compile: bool = False          # torch.compile every network
 
 
 @dataclass
 class VariantConfig:
-    """Ablation switches (SPEC section 6)."""
+    """Ablation switches (the paper's Fig. 4 ablations; docs/method.md, "Training schedule")."""
     enhancement: bool = True       # False: y_hat = z, G_enh never runs
     second_pass: bool = True       # False: no CycleGAN-style second application
     texture: bool = True           # False: L1 only on the background reconstruction
     identity_weight: float = 5.0   # 0 switches the identity loss off
+    run: bool = True               # False: declared, but `dvc repro` does not train or evaluate it
 
 
 @dataclass
@@ -102,8 +120,8 @@ class EvalConfig:
     n_examples: int = 8            # first N test images in every example grid (never cherry-picked)
     c2st_epochs: int = 30
     batch_size: int = 50
-    supervised_steps: int = 400    # the supervised G_seg upper bound: same architecture, true masks
-    supervised_long_steps: int = 4000  # a second, longer-trained supervised reference (0 = skip)
+    supervised_steps: int = 3000   # the supervised G_seg upper bound (same architecture, true masks), trained
+                                   # until its validation IoU levels off; 0 = skip it
     limit: typing.Optional[int] = None  # use only the first N test images (smoke tests); None = all
 
 
@@ -215,10 +233,12 @@ def parse(raw: dict, profile: str | None = None, strict: bool = False) -> Params
     for name, cls in SECTIONS.items():  # the base is checked too, even where a profile overrides it
         if name in raw:
             from_dict(cls, raw[name], name, strict)
-    if profile != "cpu":
-        if profile not in profiles:
-            raise ConfigError(f"params.yaml: unknown profile {profile!r} (known: cpu, {', '.join(profiles)})")
-        raw = _merge(raw, profiles[profile] or {})
+    if profile not in profiles and profile != "cpu":
+        raise ConfigError(f"params.yaml: unknown profile {profile!r} (known: cpu, {', '.join(profiles)})")
+    over = profiles.get(profile) or {}
+    if not isinstance(over, dict):
+        raise ConfigError(f"params.yaml: profiles.{profile} must be a mapping of sections")
+    raw = _merge(raw, over)  # every profile's keys apply, the CPU default's too
     missing = [s for s in (*SECTIONS, "variants") if s not in raw]
     if missing:
         raise ConfigError(f"params.yaml: missing section {missing[0]!r}")
@@ -228,6 +248,8 @@ def parse(raw: dict, profile: str | None = None, strict: bool = False) -> Params
     variants = raw["variants"]
     if not isinstance(variants, dict) or not variants:
         raise ConfigError("params.yaml: variants must be a non-empty mapping of name -> switches")
+    if "warmup" in variants:
+        raise ConfigError("params.yaml: variants.warmup: the name is reserved for the shared warm start")
     return Params(
         profile=profile,
         variants={name: from_dict(VariantConfig, v, f"variants.{name}", strict) for name, v in variants.items()},

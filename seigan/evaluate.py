@@ -1,127 +1,174 @@
-"""Held-out evaluation of every variant against baselines (SPEC section 7); writes reports/metrics.json.
+"""Held-out evaluation of every trained variant against baselines; writes reports/metrics.json.
 
 Everything is computed on the test split, which shares no animal and no background region with training.
-Each trained variant is evaluated at its final checkpoint (never the best-on-test).
+Each trained variant is evaluated at its final checkpoint (never the best-on-test). `evaluate()` composes
+named phases: variants, box priors, the supervised bound, inpainting baselines, realism references.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from seigan import baselines, checkpoint, config, metrics
-from seigan.data.layout import load_split
+from seigan import baselines, checkpoint, config, metrics, runs
+from seigan.data.layout import Split, load_split
 from seigan.paths import resolve
-from seigan.train import load_trained
+from seigan.train import load_trained, write_csv
 
 
 def collapse_stats(m: torch.Tensor) -> dict:
-    """Mask-collapse diagnostics: mean area and the share of near-empty / near-full masks."""
+    """Mask-collapse diagnostics: mean value, mean area, soft share, near-empty / near-full shares."""
     area = (m >= 0.5).float().mean(dim=(1, 2, 3))
-    return {"mean_soft": float(m.mean()), "mean_area": float(area.mean()),
-            "frac_empty": float((area < 0.02).float().mean()), "frac_full": float((area > 0.98).float().mean())}
+    stats = metrics.mask_stats(m)
+    return {"mean_soft": stats["mask_mean"], "mean_area": float(area.mean()), "frac_soft": stats["soft"],
+            "frac_empty": stats["empty"], "frac_full": stats["full"]}
 
 
-def supervised_bound(params: config.Params, steps: int, progress: bool = True, device="cpu") -> torch.nn.Module:
-    """The supervised G_seg, trained on the true train masks with the same data (and optimiser)."""
-    train = load_split(resolve(params.data.root), "train", params.model.resolution, with_truth=True)
-    return baselines.train_supervised(train.x, train.mask, params.model, params.train, steps, progress, device)
+def batched(fn, tensors: tuple, batch: int, device) -> dict:
+    """Run `fn` (returning a dict of tensors) over chunks of `tensors` on `device`; results on the CPU."""
+    parts = [{k: v.cpu() for k, v in fn(*(c.to(device) for c in chunks)).items()}
+             for chunks in zip(*(t.split(batch) for t in tensors))]
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+
+
+@dataclass
+class TestSet:
+    split: Split
+    y: torch.Tensor      # one test background per object image
+    hole: torch.Tensor   # where the object truly is (true mask >= 0.5)
+
+    def seg_entry(self, masks: torch.Tensor) -> dict:
+        mean, se = metrics.mean_se(metrics.iou_per_image(masks, self.split.mask))
+        return {"iou": mean, "iou_se": se}
+
+
+def load_test(params: config.Params) -> TestSet:
+    test = load_split(resolve(params.data.root), "test", params.model.resolution, with_truth=True,
+                      limit=params.eval.limit)
+    y = test.y[torch.arange(len(test.x)) % len(test.y)]  # pair each test object with a test background
+    return TestSet(test, y, (test.mask >= 0.5).float())
+
+
+class Realism:
+    """C2ST, FID and KID of generated images against the real test x (Inception features computed once)."""
+
+    def __init__(self, params: config.Params, real: torch.Tensor, device):
+        self.params, self.real = params, real
+        self.inception = metrics.InceptionFeatures(device=device)
+        self.real_feats = self.inception(real, params.eval.batch_size)
+
+    def __call__(self, fake: torch.Tensor) -> dict:
+        feats = self.inception(fake, self.params.eval.batch_size)
+        return {"c2st_acc": metrics.c2st_accuracy(self.real, fake, self.params.eval.c2st_epochs,
+                                                  self.params.train.seed),
+                "fid": metrics.fid_from_features(self.real_feats, feats),
+                "kid": metrics.kid_from_features(self.real_feats, feats)}
+
+    def real_vs_real(self) -> dict:
+        half = len(self.real) // 2
+        a, b = self.real[:half], self.real[half:2 * half]
+        fa, fb = self.real_feats[:half], self.real_feats[half:2 * half]
+        return {"c2st_acc": metrics.c2st_accuracy(a, b, self.params.eval.c2st_epochs, self.params.train.seed),
+                "fid": metrics.fid_from_features(fa, fb), "kid": metrics.kid_from_features(fa, fb)}
+
+
+def evaluate_variants(params, names, ts: TestSet, realism: Realism, device, res: dict, progress=True) -> dict:
+    """Masks, inpainting and composites of each trained variant; returns the first examples of each."""
+    k, examples = params.eval.n_examples, {}
+    for name in names:
+        state = checkpoint.load(runs.last_checkpoint(name))
+        model = load_trained(runs.checkpoint_dir(name), device, state=state)
+        out = batched(model.predict, (ts.split.x, ts.y), params.eval.batch_size, device)
+        res["masks"][name] = out["m"]
+        res["segmentation"][name] = ts.seg_entry(out["m"])
+        res["inpainting"][name] = metrics.hole_metrics(out["x_hat"], ts.split.clean, ts.hole, with_n=False)
+        res["realism"][name] = realism(out["y_hat"])
+        res["collapse"][name] = collapse_stats(out["m"])
+        res["training"][name] = {"step": state["step"], "steps": state["config"]["train"]["steps"],
+                                 "seconds": round(state["seconds"], 1)}
+        examples[name] = {key: out[key][:k].clone() for key in ("m", "y_hat", "x_hat", "z")}
+        if progress:
+            print(f"{name}: IoU {res['segmentation'][name]['iou']:.3f}, soft {res['collapse'][name]['frac_soft']:.2f}, "
+                  f"hole PSNR {res['inpainting'][name]['psnr']:.2f}, C2ST {res['realism'][name]['c2st_acc']:.2f}, "
+                  f"KID {res['realism'][name]['kid']:.4f}")
+    return examples
+
+
+def box_priors(ts: TestSet, size: int) -> dict:
+    """Segmentations that need no learning, given the same image and box as SEIGAN."""
+    return {"box": ts.seg_entry(baselines.box_masks(ts.split.boxes, size)),
+            "ellipse": ts.seg_entry(baselines.ellipse_masks(ts.split.boxes, size)),
+            "grabcut": ts.seg_entry(baselines.grabcut_masks(ts.split.x, ts.split.boxes))}
+
+
+def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, progress=True):
+    """The same G_seg trained on the true train masks until its validation IoU levels off; its validation
+    curve goes to eval/supervised_val.csv. Returns the test masks, or None when eval.supervised_steps is 0."""
+    if params.eval.supervised_steps <= 0:
+        return None
+    root, r = resolve(params.data.root), params.model.resolution
+    train = load_split(root, "train", r, with_truth=True)
+    val = load_split(root, "val", r, with_truth=True)
+    seg, curve = baselines.train_supervised(train.x, train.mask, params.model, params.train,
+                                            params.eval.supervised_steps, progress, device,
+                                            val=(val.x, val.mask), val_every=params.train.val_every)
+    write_csv(out_dir / "eval" / "supervised_val.csv", curve)
+    with torch.no_grad():
+        return batched(lambda a: {"m": seg(a)}, (ts.split.x,), params.eval.batch_size, device)["m"]
+
+
+def inpainting_baselines(ts: TestSet, ref: str, ref_masks: torch.Tensor) -> dict:
+    """OpenCV Telea with a variant's predicted mask and with the true mask."""
+    return {f"telea_{name}_mask": metrics.hole_metrics(baselines.telea_inpaint(ts.split.x, mask), ts.split.clean,
+                                                        ts.hole, with_n=False)
+            for name, mask in ((ref, ref_masks), ("true", ts.split.mask))}
+
+
+def trained_variants(params: config.Params) -> list:
+    """The variants `dvc repro` trains (`run: true`), in params.yaml's order."""
+    return [name for name, v in params.variants.items() if v.run]
 
 
 def evaluate(params: config.Params, variants: list | None = None, out_dir: str | Path = "reports",
              progress: bool = True) -> dict:
-    """Compute metrics.json (exact shape of the evaluation issue) plus details and example arrays."""
-    variants = variants or list(params.variants)
+    """Compute metrics.json plus eval/details.json and the example arrays of eval/examples.pt."""
+    variants = variants or trained_variants(params)
+    if not variants:
+        raise config.ConfigError("params.yaml: no variant has run: true; nothing to evaluate")
     device = config.torch_device(params.train.device)
     out_dir = resolve(out_dir)
-    res = params.model.resolution
-    test = load_split(resolve(params.data.root), "test", res, with_truth=True, limit=params.eval.limit)
-    n = len(test.x)
-    y = test.y[torch.arange(n) % len(test.y)]  # pair each test object with a test background
-    hole = (test.mask >= 0.5).float()
-    bs = params.eval.batch_size
-    seg, inp, real, details, examples = {}, {}, {}, {"collapse": {}, "training": {}}, {}
-
-    def batched(fn, *tensors):
-        parts = [{k: v.cpu() for k, v in fn(*(c.to(device) for c in chunks)).items()}
-                 for chunks in zip(*(t.split(bs) for t in tensors))]
-        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-
-    def seg_entry(masks):
-        mean, se = metrics.mean_se(metrics.iou_per_image(masks, test.mask))
-        return {"iou": mean, "iou_se": se}
-
-    inception = metrics.InceptionFeatures(device=device)
-    real_feats = inception(test.x, bs)
-
-    def realism(fake: torch.Tensor) -> dict:
-        feats = inception(fake, bs)
-        return {"c2st_acc": metrics.c2st_accuracy(test.x, fake, params.eval.c2st_epochs, params.train.seed),
-                "fid": metrics.fid_from_features(real_feats, feats),
-                "kid": metrics.kid_from_features(real_feats, feats)}
-
+    ts = load_test(params)
+    realism = Realism(params, ts.split.x, device)
+    res = {"segmentation": {}, "inpainting": {}, "realism": {}, "collapse": {}, "training": {}, "masks": {}}
     k = params.eval.n_examples
     # .clone(): a slice would drag its whole batch's storage into the saved file
-    examples["x"], examples["mask"] = test.x[:k].clone(), test.mask[:k].clone()
-    examples["y"], examples["clean"] = y[:k].clone(), test.clean[:k].clone()
-    for name in variants:
-        model = load_trained(resolve(f"checkpoints/{name}"), device)
-        out = batched(lambda a, b: model.predict(a, b), test.x, y)
-        if name == variants[0]:
-            ref_masks = out["m"]  # the Telea baseline below reuses these masks
-        seg[name] = seg_entry(out["m"])
-        inp[name] = {key: v for key, v in metrics.hole_metrics(out["x_hat"], test.clean, hole).items() if key != "n"}
-        real[name] = realism(out["y_hat"])
-        details["collapse"][name] = collapse_stats(out["m"])
-        state = checkpoint.load(resolve(f"checkpoints/{name}/last.pt"))
-        details["training"][name] = {"step": state["step"], "steps": state["config"]["train"]["steps"],
-                                     "seconds": round(state["seconds"], 1)}
-        examples[name] = {key: out[key][:k].clone() for key in ("m", "y_hat", "x_hat", "z")}
-        if progress:
-            print(f"{name}: IoU {seg[name]['iou']:.3f}, hole PSNR {inp[name]['psnr']:.2f}, "
-                  f"C2ST {real[name]['c2st_acc']:.2f}, KID {real[name]['kid']:.4f}")
-
-    # segmentation baselines, given the same image and box
-    seg["box"] = seg_entry(baselines.box_masks(test.boxes, res))
-    seg["ellipse"] = seg_entry(baselines.ellipse_masks(test.boxes, res))
-    seg["grabcut"] = seg_entry(baselines.grabcut_masks(test.x, test.boxes))
-    bounds = {"supervised": params.eval.supervised_steps, "supervised_long": params.eval.supervised_long_steps}
-    for name, steps in bounds.items():
-        if steps <= 0:
-            continue
-        sup = supervised_bound(params, steps, progress, device)
-        with torch.no_grad():
-            masks = torch.cat([sup(c.to(device)).cpu() for c in test.x.split(bs)])
-        seg[name] = seg_entry(masks)
-        details["collapse"][name] = collapse_stats(masks)
-        if name == "supervised":
-            sup_masks = masks
-    details["collapse"]["true"] = collapse_stats(test.mask)
-    examples["supervised"] = {"m": sup_masks[:k].clone()}
-
-    # inpainting baselines: Telea with the first variant's predicted mask and with the true mask
+    examples = {"x": ts.split.x[:k].clone(), "mask": ts.split.mask[:k].clone(), "y": ts.y[:k].clone(),
+                "clean": ts.split.clean[:k].clone()}
+    examples.update(evaluate_variants(params, variants, ts, realism, device, res, progress))
+    res["segmentation"].update(box_priors(ts, params.model.resolution))
+    sup_masks = supervised_bound(params, ts, device, out_dir, progress)
+    if sup_masks is not None:
+        res["segmentation"]["supervised"] = ts.seg_entry(sup_masks)
+        res["collapse"]["supervised"] = collapse_stats(sup_masks)
+        examples["supervised"] = {"m": sup_masks[:k].clone()}
+    res["collapse"]["true"] = collapse_stats(ts.split.mask)
     ref = variants[0]
-    for name, mask in ((f"telea_{ref}_mask", ref_masks), ("telea_true_mask", test.mask)):
-        inp[name] = {key: v for key, v in metrics.hole_metrics(baselines.telea_inpaint(test.x, mask),
-                                                                 test.clean, hole).items() if key != "n"}
-
-    # realism references: a naive paste with the true mask, and real-vs-real (the floor of each measure)
-    real["paste_true_mask"] = realism(test.mask * test.x + (1 - test.mask) * y)
-    half = n // 2
-    a, b = test.x[:half], test.x[half:2 * half]
-    fa, fb = real_feats[:half], real_feats[half:2 * half]
-    real["real_vs_real"] = {"c2st_acc": metrics.c2st_accuracy(a, b, params.eval.c2st_epochs, params.train.seed),
-                            "fid": metrics.fid_from_features(fa, fb), "kid": metrics.kid_from_features(fa, fb)}
-    details["notes"] = {
+    res["inpainting"].update(inpainting_baselines(ts, ref, res["masks"][ref]))
+    res["realism"]["paste_true_mask"] = realism(ts.split.mask * ts.split.x + (1 - ts.split.mask) * ts.y)
+    res["realism"]["real_vs_real"] = realism.real_vs_real()
+    n, half = len(ts.split.x), len(ts.split.x) // 2
+    details = {"collapse": res["collapse"], "training": res["training"], "notes": {
         "real_vs_real": f"two disjoint halves of the real test images ({half} each): the floor of each measure",
         "paste_true_mask": "the object pasted onto y with its true mask, no enhancement",
         f"telea_{ref}_mask": f"OpenCV Telea given the mask predicted by {ref}",
         "hole": "inpainting metrics are measured where the true mask >= 0.5 (where the object was)",
-        "supervised": f"same G_seg trained on the true masks for {params.eval.supervised_steps} steps (SEIGAN's budget)",
-        "supervised_long": f"the same for {params.eval.supervised_long_steps} steps (a longer-trained reference)",
+        "supervised": f"same G_seg trained on the true masks for {params.eval.supervised_steps} steps "
+                      "(its validation curve: eval/supervised_val.csv)",
         "fid_n": f"FID/KID use N = {n} real and N generated images (real_vs_real: {half} vs {half})",
-    }
-    result = {"n_test": n, "segmentation": seg, "inpainting": inp, "realism": real}
+        "not_run": [v for v in params.variants if v not in variants],
+    }}
+    result = {"n_test": n, **{key: res[key] for key in ("segmentation", "inpainting", "realism")}}
     checkpoint.save_json(out_dir / "metrics.json", result)
     checkpoint.save_json(out_dir / "eval" / "details.json", details)
     checkpoint.save(out_dir / "eval" / "examples.pt", examples)

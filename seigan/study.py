@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 
 from seigan.checkpoint import save_json
+from seigan.data.layout import to_uint8
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Which image looks real?</title>
 <style>body{{font-family:sans-serif;max-width:760px;margin:2em auto}} img{{width:320px;image-rendering:auto;
@@ -47,7 +48,7 @@ function save(){{ var blob=new Blob(['pair,choice\\n'+answers.join('\\n')+'\\n']
 
 
 def png_data_uri(img: torch.Tensor, size: int = 256) -> str:
-    arr = ((img.permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+    arr = to_uint8(img)
     buf = io.BytesIO()
     Image.fromarray(arr).resize((size, size), Image.BICUBIC).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -113,14 +114,14 @@ def score(answers: str | Path, key_path: str | Path) -> pd.DataFrame:
 
 def composites_for_study(params, variants: list, n_images: int) -> dict:
     """y_hat of every variant on the first test pairs, plus the real object images."""
-    from seigan.data.layout import load_split
-    from seigan.paths import resolve
+    import dataclasses
+    from seigan import runs
+    from seigan.evaluate import load_test
     from seigan.train import load_trained
-    test = load_split(resolve(params.data.root), "test", params.model.resolution, limit=n_images)
-    y = test.y[torch.arange(len(test.x)) % len(test.y)]
-    images = {"real": test.x}
+    ts = load_test(dataclasses.replace(params, eval=dataclasses.replace(params.eval, limit=n_images)))
+    images = {"real": ts.split.x}
     for name in variants:
-        images[name] = load_trained(resolve(f"checkpoints/{name}")).predict(test.x, y)["y_hat"]
+        images[name] = load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y)["y_hat"]
     return images
 
 
@@ -139,8 +140,10 @@ def main(argv=None) -> int:
     try:
         if args.cmd == "make":
             from seigan import config
+            from seigan.evaluate import trained_variants
             params = config.load(args.params)
-            key = make_study(composites_for_study(params, list(params.variants), args.images), args.pairs, args.out)
+            key = make_study(composites_for_study(params, trained_variants(params), args.images), args.pairs,
+                             args.out)
             print(f"wrote {args.out}/study.html ({len(key)} pairs) and {args.out}/key.json (keep it hidden)")
         else:
             print(score(args.answers, args.key).to_string(index=False, float_format=lambda v: f"{v:.3f}"))

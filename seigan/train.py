@@ -15,11 +15,43 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from seigan import checkpoint, config, metrics
+from seigan import checkpoint, config, metrics, runs
 from seigan.data.layout import DataError, Split, load_split
 from seigan.model import SEIGAN
 from seigan.paths import resolve
+
+
+# The warm-start objective: G_seg learns from the paste adversary (D_obj) and the inpainting adversary (D_bg)
+# alone, with no enhancement and no second pass, as in the mask-from-scratch methods (docs/learning.md).
+CORE = config.VariantConfig(enhancement=False, second_pass=False, texture=False, identity_weight=0.0)
+WARM_NETS = ("seg", "inp", "d_bg", "d_obj")
+
+
+def load_networks(model: SEIGAN, source, names=WARM_NETS) -> None:
+    """Copy the weights of `names` from a checkpoint (a path or a loaded state; a training run's or a probe's)."""
+    state = checkpoint.load(source) if isinstance(source, (str, Path)) else source
+    nets = state["model"]["nets"] if "model" in state else state["nets"]
+    for name in names:
+        getattr(model, name).load_state_dict(nets[name])
+    if model.seg_ema is not None:  # the average continues from the warm start's (or starts at its weights)
+        model.seg_ema.load_state_dict(nets.get("seg_ema", nets["seg"]))
+
+
+def fast_path(model: SEIGAN, tc: config.TrainConfig) -> SEIGAN:
+    """Apply the `train.channels_last` and `train.compile` switches (bf16 autocast lives in the model's step)."""
+    if tc.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if tc.compile:
+        for net in model.generators() + [model.d_bg, model.d_obj]:
+            net.compile()  # in place: parameter names (and so checkpoints) stay the same
+    return model
+
+
+def to_device(t: torch.Tensor, device, tc: config.TrainConfig) -> torch.Tensor:
+    t = t.to(device, non_blocking=True)
+    return t.contiguous(memory_format=torch.channels_last) if tc.channels_last else t
 
 
 def set_seeds(seed: int) -> None:
@@ -28,16 +60,36 @@ def set_seeds(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def run_config(params: config.Params, variant: str) -> dict:
-    """Everything that determines a run; its hash decides whether a checkpoint can be resumed."""
-    return {"variant": variant, "switches": config.as_dict(params.variant(variant)),
-            "model": config.as_dict(params.model), "loss": config.as_dict(params.loss),
-            "train": config.as_dict(params.train), "data_root": params.data.root}
+def switches(params: config.Params, name: str) -> config.VariantConfig:
+    """The variant's switches; the warm start trains the core objective."""
+    return CORE if name == runs.WARMUP else params.variant(name)
+
+
+def run_config(params: config.Params, name: str) -> dict:
+    """Everything that determines a run; its hash decides whether a checkpoint can be resumed. A variant that
+    starts from the shared warm start carries the warm start's config, so a changed warm start retrains it."""
+    train_cfg = config.as_dict(params.train)
+    if name == runs.WARMUP:
+        train_cfg.update(steps=params.train.warmup_steps, lr=params.train.warmup_lr, seg_lr_scale=1.0,
+                         decay_start=params.train.warmup_decay_start)
+    loss_cfg = config.as_dict(params.loss)
+    if name == runs.WARMUP:
+        loss_cfg["binarize"] = params.loss.warmup_binarize
+    cfg = {"variant": name, "switches": config.as_dict(switches(params, name)),
+           "model": config.as_dict(params.model), "loss": loss_cfg,
+           "train": train_cfg, "data_root": params.data.root}
+    if name != runs.WARMUP and params.train.warmup_steps > 0:
+        cfg["warm_start"] = config_hash(run_config(params, runs.WARMUP))
+    return cfg
+
+
+# Settings that change where or how often a run reports, not what it learns: a checkpoint resumes across them.
+BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every")
 
 
 def config_hash(cfg: dict) -> str:
-    """The device a run executes on does not decide whether its checkpoint can be resumed."""
-    train_cfg = {k: v for k, v in cfg["train"].items() if k != "device"}
+    """A run's identity: resuming (and starting from a warm start) needs the same hash."""
+    train_cfg = {k: v for k, v in cfg["train"].items() if k not in BOOKKEEPING}
     return hashlib.sha256(json.dumps({**cfg, "train": train_cfg}, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -50,26 +102,47 @@ def build_model(cfg: dict, with_texture: bool = True) -> SEIGAN:
                   with_texture=with_texture)
 
 
-def load_trained(ckpt_dir: str | Path, device="cpu") -> SEIGAN:
-    """The trained model of a finished (or interrupted) run, for evaluation; no VGG needed."""
+def load_trained(ckpt_dir: str | Path, device="cpu", state: dict | None = None) -> SEIGAN:
+    """The trained model of a finished (or interrupted) run, for evaluation; no VGG needed. `state`: the
+    already-loaded last.pt, so that a caller who needs its details reads the file once."""
     path = Path(ckpt_dir) / "last.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no checkpoint; train this variant first")
-    state = checkpoint.load(path)
+    if state is None:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no checkpoint; train this variant first")
+        state = checkpoint.load(path)
     model = build_model(state["config"], with_texture=False)
     model.load_full_state(state["model"])
     model.eval()
     return model.to(device)
 
 
-def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool) -> tuple:
+def random_zoom(images: torch.Tensor, zoom: float, gen: torch.Generator) -> torch.Tensor:
+    """Each image enlarged by a random factor in [1, 1 + zoom] around a random point that keeps the view inside
+    the image: more distinct x and y than the stored crops, so the discriminators overfit later."""
+    b = len(images)
+    scale = 1 / (1 + zoom * torch.rand(b, generator=gen))
+    shift = (1 - scale)[:, None] * (torch.rand(b, 2, generator=gen) * 2 - 1)
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = scale
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def random_flip(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each image mirrored left-right with probability 1/2."""
+    f = torch.rand(len(images), generator=gen) < 0.5
+    return torch.where(f[:, None, None, None], images.flip(3), images)
+
+
+def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool, zoom: float = 0.0) -> tuple:
     ix = torch.randint(len(data.x), (batch,), generator=gen)
     iy = torch.randint(len(data.y), (batch,), generator=gen)
     x, y = data.x[ix], data.y[iy]
     if flip:
-        fx, fy = torch.rand(batch, generator=gen) < 0.5, torch.rand(batch, generator=gen) < 0.5
-        x = torch.where(fx[:, None, None, None], x.flip(3), x)
-        y = torch.where(fy[:, None, None, None], y.flip(3), y)
+        x, y = random_flip(x, gen), random_flip(y, gen)
+    if zoom > 0:
+        x, y = random_zoom(x, zoom, gen), random_zoom(y, zoom, gen)
     return x, y
 
 
@@ -91,15 +164,29 @@ def write_csv(path: Path, rows: list) -> None:
 
 
 def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: str | Path,
-          stop_after: int | None = None, progress: bool = True, data: tuple | None = None) -> dict:
-    """Train `variant` to `train.steps`, resuming from `ckpt_dir/last.pt` when its config matches.
+          stop_after: int | None = None, progress: bool = True, data: tuple | None = None,
+          warm_start: str | Path | None = None) -> dict:
+    """Train `variant` (or the shared warm start, `runs.WARMUP`) to its step budget, resuming from
+    `ckpt_dir/last.pt` when its config matches. A variant with `train.warmup_steps > 0` starts from the
+    networks in `warm_start` (the warm start's last.pt).
 
     `stop_after` ends this call after that many steps (used to test resuming). Returns a summary."""
-    params.variant(variant)  # unknown variant -> one clear line before any work
+    switched = switches(params, variant)  # unknown variant -> one clear line before any work
     cfg = run_config(params, variant)
-    tc = params.train
-    device = config.torch_device(tc.device)
+    tc = config.from_dict(config.TrainConfig, cfg["train"], "train")
     ckpt_dir, log_dir = Path(ckpt_dir), Path(log_dir)
+    if variant != runs.WARMUP and not switched.run:
+        summary = {"variant": variant, "skipped": True, "step": 0, "steps": tc.steps, "finished": False}
+        checkpoint.save_json(log_dir / "summary.json", summary)
+        checkpoint.save_json(ckpt_dir / "not_run.json", summary)  # the stage's output exists; last.pt is kept
+        (log_dir / "losses.csv").unlink(missing_ok=True)
+        (log_dir / "val.csv").unlink(missing_ok=True)
+        return summary
+    if variant != runs.WARMUP and tc.warmup_steps > 0:
+        if warm_start is None or not Path(warm_start).is_file():
+            raise FileNotFoundError(f"{warm_start}: no warm-start checkpoint; train the warm start first "
+                                    f"(dvc repro train_warmup, or python -m seigan.train {runs.WARMUP})")
+    device = config.torch_device(tc.device)
     if tc.threads:
         torch.set_num_threads(tc.threads)
     if data is None:
@@ -108,10 +195,13 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
                 load_split(root, "val", params.model.resolution, with_truth=True))
     train_data, val_data = data
     set_seeds(tc.seed)
-    model = SEIGAN(params.model, params.loss, tc, params.variant(variant)).to(device)
+    model = SEIGAN(params.model, config.from_dict(config.LossConfig, cfg["loss"], "loss"), tc, switched).to(device)
+    if variant != runs.WARMUP:
+        model.steps_before = tc.warmup_steps
     gen = torch.Generator().manual_seed(tc.seed + 10)
     history, val_rows, start, seconds = [], [], 0, 0.0
     last = ckpt_dir / "last.pt"
+    resumed = False
     if last.is_file():
         state = checkpoint.load(last)
         if state.get("config_hash") == config_hash(cfg):
@@ -119,9 +209,19 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
             gen.set_state(state["sampler"])
             torch.set_rng_state(state["torch_rng"])
             history, val_rows, start, seconds = state["history"], state["val"], state["step"], state["seconds"]
+            resumed = True
             print(f"resuming {variant} from step {start} ({last})")
         else:
             print(f"{last}: trained with other params; starting {variant} from scratch")
+    if not resumed and variant != runs.WARMUP and tc.warmup_steps > 0:
+        warm = checkpoint.load(warm_start)
+        if warm.get("config_hash") != cfg["warm_start"] or warm.get("step") != tc.warmup_steps:
+            raise ValueError(f"{warm_start}: the warm start was trained with other params or is unfinished; "
+                             f"train it first (dvc repro, or python -m seigan.train {runs.WARMUP})")
+        load_networks(model, warm)
+        model.to(device)
+        print(f"{variant}: starting from the warm start {warm_start}")
+    fast_path(model, tc)
 
     def save(step: int) -> None:
         checkpoint.save(last, {"model": model.full_state(), "sampler": gen.get_state(),
@@ -135,8 +235,8 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
         bar = tqdm(total=end - start, desc=variant, mininterval=5)
     for step in range(start + 1, end + 1):
         t0 = time.perf_counter()
-        x, y = sample_batch(train_data, tc.batch_size, gen, tc.flip)
-        rec = model.step(x.to(device), y.to(device))
+        x, y = sample_batch(train_data, tc.batch_size, gen, tc.flip, tc.zoom)
+        rec = model.step(to_device(x, device, tc), to_device(y, device, tc))
         seconds += time.perf_counter() - t0
         if not all(np.isfinite(v) for v in rec.values()):
             raise FloatingPointError(f"{variant}: non-finite loss at step {step}: {rec}")
@@ -144,8 +244,8 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
             history.append({"step": step, **rec, "lr": model.sched_g.get_last_lr()[0]})
         if step % tc.val_every == 0 or step == tc.steps:
             masks = predict_masks(model, val_data.x, device)
-            val_rows.append({"step": step, "mask_mean": float(masks.mean()),
-                             "val_iou": metrics.mean_se(metrics.iou_per_image(masks, val_data.mask))[0]})
+            val_rows.append({"step": step, "val_iou": metrics.mean_se(metrics.iou_per_image(masks, val_data.mask))[0],
+                             **metrics.mask_stats(masks)})
         if step % tc.checkpoint_every == 0 or step == end:
             save(step)
         if bar:
@@ -159,23 +259,29 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
     write_csv(log_dir / "val.csv", val_rows)
     summary = {"variant": variant, "step": end, "steps": tc.steps, "finished": end >= tc.steps,
                "seconds": round(seconds, 1), "s_per_step": round(seconds / max(end, 1), 3),
-               "final_val_iou": val_rows[-1]["val_iou"] if val_rows else None}
+               "final_val_iou": val_rows[-1]["val_iou"] if val_rows else None,
+               "final_val_soft": val_rows[-1]["soft"] if val_rows else None,
+               "warm_start": cfg.get("warm_start")}
     checkpoint.save_json(log_dir / "summary.json", summary)
     return summary
 
 
+def train_run(params: config.Params, name: str, **kwargs) -> dict:
+    """Train a variant (or the warm start) at its standard paths: what the notebook and the CLI run."""
+    return train(params, name, runs.checkpoint_dir(name), runs.train_log_dir(name),
+                 warm_start=runs.last_checkpoint(runs.WARMUP), **kwargs)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m seigan.train")
-    ap.add_argument("variant")
+    ap.add_argument("variant", help=f"a variant of params.yaml, or {runs.WARMUP} (the shared warm start)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--stop-after", type=int, default=None, help="stop after N steps (resume later)")
     args = ap.parse_args(argv)
     try:
         params = config.load(args.params)
-        params.variant(args.variant)
-        summary = train(params, args.variant, resolve(f"checkpoints/{args.variant}"),
-                        resolve(f"reports/train/{args.variant}"), stop_after=args.stop_after)
-    except (config.ConfigError, DataError, FileNotFoundError) as err:
+        summary = train_run(params, args.variant, stop_after=args.stop_after)
+    except (config.ConfigError, DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(summary))

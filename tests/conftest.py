@@ -1,21 +1,20 @@
 import copy
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from seigan import config, losses
 
+ROOT = Path(__file__).resolve().parents[1]
+# the variants table is read from params.yaml, the one place it is written
+VARIANTS = yaml.safe_load((ROOT / "params.yaml").read_text())["variants"]
 BASE = {
     "data": {}, "loss": {}, "eval": {},
     "model": {"resolution": 32, "ngf": 4, "ndf": 8, "n_blocks": 1},
     "train": {"steps": 50, "batch_size": 2, "pool_size": 4},
-    "variants": {
-        "full": {"enhancement": True, "second_pass": True, "texture": True, "identity_weight": 5.0},
-        "no_enhancement": {"enhancement": False, "second_pass": True, "texture": True, "identity_weight": 5.0},
-        "no_identity": {"enhancement": True, "second_pass": True, "texture": True, "identity_weight": 0.0},
-        "no_texture": {"enhancement": True, "second_pass": True, "texture": False, "identity_weight": 5.0},
-        "single_pass": {"enhancement": True, "second_pass": False, "texture": True, "identity_weight": 5.0},
-    },
+    "variants": VARIANTS,
 }
 
 
@@ -49,8 +48,6 @@ def images(n, size=32, seed=0):
 @pytest.fixture(scope="session")
 def built_data():
     """The embedded data set in <repo>/data, built (once, ~1 min) if missing; it must match data.dvc."""
-    from pathlib import Path
     from seigan.data.__main__ import main
-    root = Path(__file__).resolve().parents[1]
-    assert main(["build", "--params", str(root / "params.yaml")]) == 0
-    return root / "data"
+    assert main(["build", "--params", str(ROOT / "params.yaml")]) == 0
+    return ROOT / "data"

@@ -129,3 +129,25 @@ def test_study_rejects_bad_answers(tmp_path):
 def test_wilson_interval():
     lo, hi = study.wilson(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-3) and hi == pytest.approx(0.7634, abs=1e-3)
+
+
+def test_mask_stats_by_hand():
+    m = torch.zeros(4, 1, 2, 2)
+    m[0] = 1.0                                   # near-full
+    m[1, 0, 0, 0] = 0.5                          # one soft pixel of 4, area 1/4
+    m[2] = torch.tensor([[0.2, 0.95], [0.05, 0.0]])  # one soft pixel, area 1/4
+    stats = metrics.mask_stats(m)                # m[3] is empty
+    assert stats["soft"] == pytest.approx(2 / 16)
+    assert stats["full"] == pytest.approx(1 / 4) and stats["empty"] == pytest.approx(1 / 4)
+    assert stats["mask_mean"] == pytest.approx(float(m.mean()))
+
+
+def test_supervised_bound_logs_a_validation_curve():
+    from seigan.config import ModelConfig, TrainConfig
+    x = torch.rand(8, 3, 32, 32) * 2 - 1
+    masks = (torch.rand(8, 1, 32, 32) > 0.5).float()
+    seg, curve = baselines.train_supervised(x, masks, ModelConfig(resolution=32, ngf=4, seg_depth=3),
+                                            TrainConfig(batch_size=2, zoom=0.2), 5, val=(x, masks), val_every=2)
+    assert [r["step"] for r in curve] == [2, 4, 5]
+    assert all(0 <= r["val_iou"] <= 1 for r in curve)
+    assert not seg.training

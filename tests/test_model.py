@@ -31,35 +31,81 @@ def test_generator_step_leaves_discriminators_and_vice_versa(make_model):
     x, y = images(2), images(2, seed=1)
     d_before = params_of([model.d_bg, model.d_obj])
     g_before = params_of(model.generators())
-    # generator half of the step only: run it by hand like step() does
-    for d in (model.d_bg, model.d_obj):
-        d.requires_grad_(False)
-    lo = model.generator_losses(model(x, y), x, y)
-    model.opt_g.zero_grad()
-    sum(model.weight(k) * v for k, v in lo.items()).backward()
-    model.opt_g.step()
+    out, _ = model.generator_step(x, y)
     assert not any(changed(d_before, [model.d_bg, model.d_obj]))
     assert all(p.grad is None for d in (model.d_bg, model.d_obj) for p in d.parameters())
     assert any(changed(g_before, model.generators()))
-    # discriminator half: generators must not move
-    for d in (model.d_bg, model.d_obj):
-        d.requires_grad_(True)
     g_mid = params_of(model.generators())
-    out = {k: t.detach() for k, t in model(x, y).items()}
-    ld = model.discriminator_losses(out, x, y)
     model.opt_g.zero_grad(set_to_none=True)
-    model.opt_d.zero_grad()
-    (ld["d_bg"] + ld["d_obj"]).backward()
-    model.opt_d.step()
+    model.discriminator_step(out, x, y)
     assert not any(changed(g_mid, model.generators()))
     assert all(p.grad is None for n in model.generators() for p in n.parameters())
     assert any(changed(d_before, [model.d_bg, model.d_obj]))
 
 
+def seg_grad(model, loss) -> float:
+    model.zero_grad(set_to_none=True)
+    loss.backward(retain_graph=True)
+    return sum(float(p.grad.abs().sum()) for p in model.seg.parameters() if p.grad is not None)
+
+
+RECIPE = {"compose_inpaint": True, "paste_shift": 0.125, "binarize": 2.0, "mask_area": 1.0, "area_min": 0.9, "area_max": 0.95}
+
+
+def test_adversarial_mask_grad_keeps_reconstructions_off_the_mask(make_model):
+    """With mask_grad adversarial only the two adversaries and the priors reach G_seg; with mask_grad all
+    (the paper) the reconstructions and the identity loss reach it too."""
+    x, y = images(2), images(2, seed=1)
+    for mode, reaches in (("adversarial", False), ("all", True)):
+        model = make_model("full", loss={**RECIPE, "mask_grad": mode})
+        lo = model.generator_losses(model(x, y), x, y)
+        for name in ("rec_bg", "rec_obj", "vgg_feature", "identity"):
+            assert (seg_grad(model, lo[name]) > 0) == reaches, (mode, name)
+        for name in ("adv_obj", "adv_bg", "binarize", "mask_area"):
+            assert seg_grad(model, lo[name]) > 0, (mode, name)
+
+
+def test_composed_inpainting_keeps_the_known_pixels(make_model):
+    model = make_model("single_pass", loss={"compose_inpaint": True})
+    x, y = images(2), images(2, seed=1)
+    out = model(x, y)
+    m = out["m"].detach()
+    raw = model.inp((1 - m) * x, m)
+    assert torch.allclose(out["x_hat"], (1 - m) * x + m * raw, atol=1e-6)
+    paper = make_model("single_pass", loss={"compose_inpaint": False})
+    outp = paper(x, y)
+    assert torch.allclose(outp["x_hat"], paper.inp((1 - outp["m"]) * x, outp["m"]), atol=1e-6)
+
+
+def test_shifted_paste_zero_pads_and_defeats_the_all_ones_mask(make_model):
+    model = make_model("single_pass", loss={"paste_shift": 0.25})
+    x, y = images(8), images(8, seed=1)
+    ones = torch.ones(8, 1, 32, 32)
+    z = model.shifted_paste(ones, x, y)
+    assert not torch.allclose(z, x)  # the all-ones mask no longer reproduces x ...
+    moved = [not torch.allclose(zi, xi) for zi, xi in zip(z, x)]
+    assert sum(moved) >= 6
+    for zi, yi, mi in zip(z, y, moved):  # ... and where the object left, the background shows (zero padding)
+        if mi:
+            edge = torch.stack([zi[:, :, 0], zi[:, :, -1], zi[:, 0, :], zi[:, -1, :]])
+            ref = torch.stack([yi[:, :, 0], yi[:, :, -1], yi[:, 0, :], yi[:, -1, :]])
+            assert (edge - ref).abs().amax(dim=(1, 2)).min() < 1e-5
+    assert torch.equal(make_model("single_pass").shifted_paste(ones, x, y), x)  # shift 0: the plain paste
+
+
+def test_binarize_weight_ramps_linearly(make_model):
+    model = make_model("single_pass", loss={"binarize": 4.0, "binarize_ramp": 4})
+    weights = []
+    for s in range(5):
+        weights.append(model.weight("binarize"))
+        model.step(images(2, seed=s), images(2, seed=9))
+    assert weights == pytest.approx([1.0, 2.0, 3.0, 4.0, 4.0])
+
+
 def test_full_step_returns_named_finite_losses(make_model):
-    rec = make_model("full").step(images(2), images(2, seed=1))
+    rec = make_model("full", loss=RECIPE).step(images(2), images(2, seed=1))
     for key in ("adv_bg", "adv_obj", "rec_bg", "rec_obj", "vgg_feature", "vgg_gram", "identity", "d_bg",
-                "d_obj", "g_total", "mask_mean"):
+                "d_obj", "g_total", "mask_mean", "binarize", "mask_area"):
         assert key in rec and math.isfinite(rec[key]), key
 
 
@@ -157,7 +203,7 @@ def test_overfit_one_batch_lowers_reconstruction(make_model):
     recs = [model.step(x, y) for _ in range(200)]
     first = sum(r["rec_bg"] + r["rec_obj"] for r in recs[:10]) / 10
     last = sum(r["rec_bg"] + r["rec_obj"] for r in recs[-10:]) / 10
-    assert last < 0.7 * first, (first, last)
+    assert last < 0.8 * first, (first, last)
 
 
 def test_hundred_steps_at_64px_stay_finite(make_model):

@@ -18,7 +18,10 @@ from seigan.checkpoint import load
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-VARIANTS = ["full", "no_enhancement", "no_identity", "no_texture", "single_pass"]
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+VARIANTS = list(PARAMS["variants"])
+TRAINED = [v for v, sw in PARAMS["variants"].items() if sw["run"]]
+NOT_RUN = [v for v in VARIANTS if v not in TRAINED]
 
 
 def env():
@@ -63,7 +66,7 @@ def repo(tmp_path_factory, built_data):
 
 def test_dry_run_parses_and_lists_every_stage(repo):
     out = run("dvc repro --dry --force", repo).stdout
-    for stage in ["data", *[f"train@{v}" for v in VARIANTS], "evaluate", "report"]:
+    for stage in ["data", "train_warmup", *[f"train@{v}" for v in VARIANTS], "evaluate", "report"]:
         assert f"Running stage '{stage}'" in out, stage
 
 
@@ -71,19 +74,26 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
     run("dvc repro", repo, timeout=1200)
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert metrics["n_test"] == 16
-    for name in [*VARIANTS, "box", "ellipse", "grabcut", "supervised"]:
+    for name in [*TRAINED, "box", "ellipse", "grabcut", "supervised"]:
         assert set(metrics["segmentation"][name]) == {"iou", "iou_se"}, name
         assert 0 <= metrics["segmentation"][name]["iou"] <= 1
-    for name in [*VARIANTS, "telea_full_mask", "telea_true_mask"]:
+    for name in [*TRAINED, "telea_full_mask", "telea_true_mask"]:
         assert set(metrics["inpainting"][name]) == {"psnr", "ssim", "l1"}, name
-    for name in [*VARIANTS, "paste_true_mask", "real_vs_real"]:
+    for name in [*TRAINED, "paste_true_mask", "real_vs_real"]:
         assert set(metrics["realism"][name]) == {"c2st_acc", "fid", "kid"}, name
+    for name in NOT_RUN:  # declared but not run: no metrics, and the report says how to run them
+        assert name not in metrics["segmentation"]
     html = (repo / "reports/report.html").read_text()
     assert "Departures from the paper" in html and "Ablation table" in html
-    for v in VARIANTS:
+    assert "The paper&#x27;s claims at this scale" in html or "The paper's claims at this scale" in html
+    for v in NOT_RUN:
+        assert f"variants.{v}.run=true" in (repo / f"reports/notebooks/02_train_{v}.ipynb").read_text()
+    assert (repo / "checkpoints/warmup/last.pt").is_file()
+    for v in TRAINED:
         assert (repo / f"reports/notebooks/02_train_{v}.ipynb").is_file()
         assert (repo / f"checkpoints/{v}/last.pt").is_file()
         assert (repo / f"reports/train/{v}/losses.csv").is_file()
+        assert {"soft", "empty", "full"} <= set((repo / f"reports/train/{v}/val.csv").read_text().split("\n")[0].split(","))
     status = run("dvc status", repo).stdout
     assert "up to date" in status or status.strip() == "", status
     # a finished variant is not retrained: a second repro runs nothing
@@ -98,6 +108,7 @@ def test_exp_run_with_a_changed_variant_reruns_only_what_depends_on_it(repo):
     assert "Running stage 'train@no_identity'" in out and "Running stage 'evaluate'" in out
     for other in ("full", "no_enhancement", "no_texture", "single_pass"):
         assert f"Running stage 'train@{other}'" not in out, other
+    assert "Running stage 'train_warmup'" not in out
     assert yaml.safe_load((repo / "params.yaml").read_text())["variants"]["no_identity"]["identity_weight"] == 1.0
 
 
@@ -141,16 +152,16 @@ def test_stop_after_then_resume_equals_straight_run(built_data, tmp_path):
     params = config.load(ROOT / "params.yaml", profile="tiny")
     data = (train.load_split(built_data, "train", 32, limit=40),
             train.load_split(built_data, "val", 32, with_truth=True, limit=8))
-    a = train.train(params, "single_pass", tmp_path / "a", tmp_path / "la", stop_after=3, progress=False, data=data)
+    a = train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", stop_after=3, progress=False, data=data)
     assert a["step"] == 3 and not a["finished"]
-    b = train.train(params, "single_pass", tmp_path / "a", tmp_path / "la", progress=False, data=data)
+    b = train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", progress=False, data=data)
     assert b["step"] == 4 and b["finished"]
-    train.train(params, "single_pass", tmp_path / "c", tmp_path / "lc", progress=False, data=data)
+    train.train(params, train.runs.WARMUP, tmp_path / "c", tmp_path / "lc", progress=False, data=data)
     sa, sc = load(tmp_path / "a/last.pt"), load(tmp_path / "c/last.pt")
     assert [r["step"] for r in sa["history"]] == [1, 2, 3, 4]
     assert sa["history"] == sc["history"]
     # finished: a further call trains nothing
-    assert train.train(params, "single_pass", tmp_path / "a", tmp_path / "la", progress=False, data=data)["step"] == 4
+    assert train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", progress=False, data=data)["step"] == 4
 
 
 @pytest.mark.parametrize("change,message", [
@@ -176,3 +187,13 @@ def test_unknown_variant_and_missing_data_fail_before_training(repo, tmp_path):
     res = run(f"{sys.executable} -m seigan.train full --params {bad}", repo, check=False)
     assert res.returncode != 0 and "no_such_data/train/boxes.csv: missing" in res.stderr
     assert not (repo / "checkpoints/full/.last.pt.tmp").exists()
+
+
+def test_evaluate_without_a_supervised_bound(repo, tmp_path):
+    if not (repo / "checkpoints/full/last.pt").is_file():
+        run("dvc repro", repo, timeout=1200)
+    code = ("import dataclasses; from seigan import config, evaluate; p = config.load(profile='tiny'); "
+            "p = dataclasses.replace(p, eval=dataclasses.replace(p.eval, supervised_steps=0)); "
+            f"m = evaluate.evaluate(p, out_dir={str(tmp_path)!r}, progress=False); "
+            "assert 'supervised' not in m['segmentation'] and 'full' in m['segmentation']")
+    run(f"{sys.executable} -c \"{code}\"", repo)

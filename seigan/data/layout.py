@@ -30,6 +30,11 @@ class Split:
     source_size: int
 
 
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) or (3, H, W) in [-1, 1] -> (N, H, W, 3) or (H, W, 3) uint8 RGB: the inverse of loading."""
+    return ((images.movedim(-3, -1).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+
+
 def read_image(path: Path, mode: str) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: missing file")

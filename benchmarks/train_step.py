@@ -1,0 +1,119 @@
+"""Time one SEIGAN training step per configuration; one JSON line each (a measurement, never an assertion).
+
+    python benchmarks/train_step.py [--device cuda] [--sizes 64 128 256] [--steps 10] [--variant full]
+
+For each image size: eager fp32 against the fast path (bf16 autocast on a GPU, channels_last; `--compile` adds
+torch.compile), in the same run so the ratios compare. Each line gives the median step time, images/s, the share of a
+step spent waiting for data (sampling a batch from host memory and moving it to the device), peak device memory, the
+FLOPs of one step (torch.utils.flop_counter, forward and backward) and, on a GPU, the utilisation against the device's
+peak for that precision. Widths follow params.yaml's gpu profile (ngf 64, ndf 64, 6 residual blocks, batch 16).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import platform
+import statistics
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from seigan import config, losses, train
+from seigan.data.layout import Split
+
+# dense peak FLOP/s by device name and precision (vendor data sheets); fp32 convs run as TF32 on these
+PEAKS = {"H100": {"bf16": 989e12, "fp32": 494e12}, "H200": {"bf16": 989e12, "fp32": 494e12},
+         "A100": {"bf16": 312e12, "fp32": 156e12}}
+
+
+def peak_flops(device: torch.device, precision: str):
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((p[precision] for k, p in PEAKS.items() if k in name), None)
+
+
+def random_split(n: int, size: int) -> Split:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(n, 3, size, size, generator=g) * 2 - 1, torch.rand(n, 3, size, size, generator=g) * 2 - 1
+    return Split(x=x.pin_memory() if torch.cuda.is_available() else x, y=y, boxes=torch.zeros(n, 4), mask=None,
+                 clean=None, names=[], source_size=size)
+
+
+def measure(params: config.Params, variant: str, steps: int, device, vgg, label: str) -> dict:
+    tc = params.train
+    model = train.SEIGAN(params.model, params.loss, tc, params.variant(variant), vgg=vgg).to(device)
+    train.fast_path(model, tc)
+    data = random_split(64, params.model.resolution)
+    gen = torch.Generator().manual_seed(1)
+
+    def batch():
+        x, y = train.sample_batch(data, tc.batch_size, gen, tc.flip, tc.zoom)
+        return train.to_device(x, device, tc), train.to_device(y, device, tc)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    for _ in range(3):  # warm-up: allocation, cuDNN autotuning, compilation
+        model.step(*batch())
+    sync()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    step_t, wait_t = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        xb, yb = batch()
+        sync()
+        t1 = time.perf_counter()
+        model.step(xb, yb)
+        sync()
+        t2 = time.perf_counter()
+        wait_t.append(t1 - t0)
+        step_t.append(t2 - t0)
+    with FlopCounterMode(display=False) as counter:
+        model.step(*batch())
+    flops = counter.get_total_flops()
+    step = statistics.median(step_t)
+    peak = peak_flops(device, "bf16" if tc.amp and device.type == "cuda" else "fp32")
+    return {"config": label, "variant": variant, "resolution": params.model.resolution, "batch": tc.batch_size,
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine(),
+            "s_per_step": round(step, 5), "images_per_s": round(tc.batch_size / step, 2),
+            "data_wait_share": round(statistics.median(wait_t) / step, 4),
+            "peak_mem_gib": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 3) if device.type == "cuda" else None,
+            "gflop_per_step": round(flops / 1e9, 1),
+            "utilisation": round(flops / step / peak, 4) if peak else None,
+            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="benchmarks/train_step.py")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[64, 128, 256])
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--variant", default="full")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--profile", default="gpu", help="the params.yaml profile whose widths are used")
+    ap.add_argument("--compile", action="store_true", help="also time the fast path with torch.compile")
+    ap.add_argument("--vgg", help="VGG weights for the texture loss (default: params.yaml's train.vgg_weights)")
+    args = ap.parse_args(argv)
+    base = config.load(profile=args.profile)
+    device = config.torch_device(args.device)
+    vgg = losses.load_vgg(args.vgg or base.train.vgg_weights).to(device)
+    configs = {"eager_fp32": dict(amp=False, channels_last=False, compile=False),
+               "fast": dict(amp=True, channels_last=True, compile=False)}
+    if args.compile:
+        configs["fast_compiled"] = dict(amp=True, channels_last=True, compile=True)
+    for size in args.sizes:
+        depth = max(2, int(math.log2(size // 4)))  # the U-Net's bottleneck at 4x4
+        model = dataclasses.replace(base.model, resolution=size, seg_depth=depth, d_layers=3 if size >= 128 else 2)
+        for label, switches in configs.items():
+            tc = dataclasses.replace(base.train, batch_size=args.batch, device=device.type, **switches)
+            params = dataclasses.replace(base, model=model, train=tc)
+            print(json.dumps(measure(params, args.variant, args.steps, device, vgg, label)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""A learning probe: train one recipe for a wall-clock budget and print how its mask develops.
+
+Each evaluation prints one JSON line: step, minutes, validation IoU, mean mask, the share of soft pixels
+(0.1 < m < 0.9), the shares of near-empty and near-full masks, and seconds per step. Validation split only,
+never test. `docs/learning.md` keeps the table of recipes tried with these curves.
+
+    python -m seigan.probe core --minutes 4 --set loss.binarize=2 --set model.seg_arch=unet
+    python -m seigan.probe full --minutes 3 --init probe_core.pt
+
+`core` is the warm-start objective (G_seg, G_inp, D_obj, D_bg; no G_enh, one pass); any other name is a
+variant of params.yaml. `--set section.key=value` overrides params (YAML values), one change at a time.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+
+import torch
+import yaml
+
+from seigan import config, metrics, train
+from seigan.data.layout import load_split
+from seigan.paths import resolve
+
+
+def apply_overrides(raw: dict, sets: list) -> dict:
+    for item in sets:
+        key, _, value = item.partition("=")
+        node = raw
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = yaml.safe_load(value)
+    return raw
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m seigan.probe", description=__doc__.split("\n")[0])
+    ap.add_argument("variant", help="core, or a variant name from params.yaml")
+    ap.add_argument("--minutes", type=float, default=3.0)
+    ap.add_argument("--eval-seconds", type=float, default=30.0, help="validate every this many seconds")
+    ap.add_argument("--steps", type=int, help="stop after this many steps (whichever comes first with --minutes)")
+    ap.add_argument("--eval-steps", type=int, help="validate every this many steps instead of by time")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--init", help="start from the networks of this checkpoint (e.g. a core probe's --save)")
+    ap.add_argument("--save", help="write the networks here at the end")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--profile", help="a profile of params.yaml (default: the file's)")
+    ap.add_argument("--out", help="also append the JSON lines to this file")
+    ap.add_argument("--label", default="", help="a name printed in every line")
+    ap.add_argument("--png", help="at the end, save the first 12 validation images, true masks and masks here")
+    args = ap.parse_args(argv)
+    try:
+        params = config.parse(apply_overrides(config.read_yaml(args.params), args.set), args.profile)
+        if args.variant == "core":  # the warm start's binarisation weight, as the pipeline trains it
+            params = dataclasses.replace(params, loss=dataclasses.replace(params.loss,
+                                                                          binarize=params.loss.warmup_binarize))
+        device = config.torch_device(params.train.device)
+        variant = train.CORE if args.variant == "core" else params.variant(args.variant)
+    except (config.ConfigError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if params.train.threads:
+        torch.set_num_threads(params.train.threads)
+    root, res = resolve(params.data.root), params.model.resolution
+    data = load_split(root, "train", res)
+    val = load_split(root, "val", res, with_truth=True)
+    train.set_seeds(params.train.seed)
+    # a long horizon keeps the learning rate constant: the probe measures learning, not a schedule
+    core = args.variant == "core"  # trained as the pipeline trains the warm start, else as a variant
+    tc = config.from_dict(config.TrainConfig, {**config.as_dict(params.train), "steps": 10 ** 9,
+                                               "lr": params.train.warmup_lr if core else params.train.lr,
+                                               "seg_lr_scale": 1.0 if core else params.train.seg_lr_scale}, "train")
+    model = train.SEIGAN(params.model, params.loss, tc, variant)
+    if args.init:
+        train.load_networks(model, args.init)
+        model.steps_before = params.train.warmup_steps  # a warm start's binarisation ramp is over
+    train.fast_path(model.to(device), tc)
+    gen = torch.Generator().manual_seed(params.train.seed + 10)
+    t_start, t_eval, step, train_s = time.perf_counter(), 0.0, 0, 0.0
+    budget = args.minutes * 60
+    while True:
+        t0 = time.perf_counter()
+        x, y = train.sample_batch(data, params.train.batch_size, gen, params.train.flip, params.train.zoom)
+        model.step(train.to_device(x, device, tc), train.to_device(y, device, tc))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        step += 1
+        train_s += time.perf_counter() - t0
+        done = train_s >= budget or (args.steps is not None and step >= args.steps)
+        due = step % args.eval_steps == 0 if args.eval_steps else train_s - t_eval >= args.eval_seconds
+        if due or done:
+            t_eval = train_s
+            masks = train.predict_masks(model, val.x, device)
+            iou = metrics.mean_se(metrics.iou_per_image(masks, val.mask))[0]
+            line = json.dumps({"label": args.label, "step": step, "minutes": round(train_s / 60, 2),
+                               "val_iou": round(iou, 4),
+                               **{k: round(v, 4) for k, v in metrics.mask_stats(masks).items()},
+                               "s_per_step": round(train_s / step, 4), "device": device.type})
+            print(line, flush=True)
+            if args.out:
+                with open(args.out, "a") as f:
+                    f.write(line + "\n")
+        if done:
+            break
+    if args.png:
+        from seigan import report
+        report.image_grid({"x": val.x[:12], "true": val.mask[:12], "m": masks[:12]}, 12,
+                          title=args.label).savefig(args.png, dpi=80)
+    if args.save:
+        torch.save({"nets": {k: getattr(model, k).state_dict() for k in ("seg", "inp", "d_bg", "d_obj")}},
+                   args.save)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
