@@ -71,9 +71,16 @@ def test_params_file_must_hold_every_key(tmp_path):
 def test_device_choice():
     import torch
     assert config.torch_device("cpu") == torch.device("cpu")
-    assert config.torch_device("auto").type in ("cpu", "cuda")
+    assert config.torch_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(config.ConfigError, match="train.device must be cpu, cuda or auto"):
         config.torch_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(config.ConfigError, match="train.device is cuda but torch sees no CUDA device"):
             config.torch_device("cuda")
+
+
+def test_cpu_profile_keys_apply_and_warmup_is_reserved():
+    raw = {**BASE, "profile": "cpu", "profiles": {"cpu": {"model": {"ngf": 12}}}}
+    assert config.parse(raw).model.ngf == 12  # never silently ignored
+    with pytest.raises(config.ConfigError, match="variants.warmup: the name is reserved"):
+        config.parse({**BASE, "variants": {**BASE["variants"], "warmup": BASE["variants"]["full"]}})

@@ -26,8 +26,12 @@ def test_returns_detached_copies():
     x = torch.randn(2, 3, 4, 4, requires_grad=True)
     out = pool.query(x)
     assert not out.requires_grad
-    out.add_(1.0)
-    assert not torch.equal(pool.images[0][0], out[0])  # the stored image is not aliased
+    stored = pool.images[0].clone()
+    with torch.no_grad():
+        x.add_(1.0)  # the caller reuses its buffer: the stored copy must not change with it
+    assert torch.equal(pool.images[0], stored)
+    out.add_(1.0)  # nor when the returned batch is changed
+    assert torch.equal(pool.images[0], stored)
 
 
 def test_seeded_and_independent_of_global_random():
