@@ -66,7 +66,7 @@ def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfi
     """The supervised upper bound: SEIGAN's G_seg trained with BCE on the true masks, same optimiser, batch and
     augmentation. Returns the network and its validation curve (rows of step, val_iou) when `val` is given."""
     from seigan.metrics import iou_per_image
-    from seigan.train import random_flip, random_zoom
+    from seigan.train import batched_masks, random_flip, random_zoom
     gen = torch.Generator().manual_seed(train_cfg.seed + 20)
     seg = networks.make_seg(model_cfg, seed=train_cfg.seed).to(device)
     opt = torch.optim.Adam(seg.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2))
@@ -89,8 +89,7 @@ def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfi
         opt.step()
         if val is not None and (step % val_every == 0 or step == steps):
             seg.eval()
-            with torch.no_grad():
-                pred = torch.cat([seg(c.to(device)).cpu() for c in val[0].split(50)])
+            pred = batched_masks(seg, val[0], device)
             seg.train()
             curve.append({"step": step, "val_iou": float(iou_per_image(pred, val[1]).mean())})
     return seg.eval(), curve

@@ -14,7 +14,7 @@ import torch
 from seigan import baselines, checkpoint, config, metrics, runs
 from seigan.data.layout import Split, load_split
 from seigan.paths import resolve
-from seigan.train import load_trained, write_csv
+from seigan.train import batched_masks, load_trained, write_csv
 
 
 def collapse_stats(m: torch.Tensor) -> dict:
@@ -114,8 +114,7 @@ def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, 
                                             params.eval.supervised_steps, progress, device,
                                             val=(val.x, val.mask), val_every=params.train.val_every)
     write_csv(out_dir / "eval" / "supervised_val.csv", curve)
-    with torch.no_grad():
-        return batched(lambda a: {"m": seg(a)}, (ts.split.x,), params.eval.batch_size, device)["m"]
+    return batched_masks(seg, ts.split.x, device, params.eval.batch_size)
 
 
 def inpainting_baselines(ts: TestSet, ref: str, ref_masks: torch.Tensor) -> dict:

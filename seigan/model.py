@@ -95,7 +95,7 @@ class SEIGAN(nn.Module):
         adversarial_only = self.cfg_loss.mask_grad == "adversarial"
         out = {}
         out["m"] = m = self.seg(x)
-        mg = m.detach() if adversarial_only else m  # the mask as the non-adversarial terms see it
+        mg = self.mask_for_others(m)
         out["z"] = z = paste(m, x, y)
         out["y_hat"] = y_hat = self.enhance(paste(mg, x, y) if adversarial_only else z, x, y, mg)
         hole = self.inp((1 - mg) * x, mg)
@@ -112,6 +112,10 @@ class SEIGAN(nn.Module):
             out["x_hathat"] = self.enhance(z2, y_hat, x_hat, m2)
             out["y_hathat"] = self.fill(self.inp((1 - m2) * y_hat, m2), m2, y_hat)
         return out
+
+    def mask_for_others(self, m: torch.Tensor) -> torch.Tensor:
+        """The mask as the non-adversarial terms see it: detached under `loss.mask_grad: adversarial`."""
+        return m.detach() if self.cfg_loss.mask_grad == "adversarial" else m
 
     def fill(self, inpainted: torch.Tensor, m: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """G_inp's output composed with the known pixels, or the whole output (the paper) when not composing."""
@@ -154,8 +158,7 @@ class SEIGAN(nn.Module):
                 if v.texture:
                     lo["vgg_gram"] = gram_bg
         if v.enhancement and v.identity_weight > 0:
-            mg = out["m"].detach() if c.mask_grad == "adversarial" else out["m"]
-            ident = self.enh(x, x, x, mg, self.noise(x))
+            ident = self.enh(x, x, x, self.mask_for_others(out["m"]), self.noise(x))
             lo["identity"] = L.l1(ident, x)
         if c.mask_area > 0:
             lo["mask_area"] = L.mask_area_prior(out["m"], c.area_min, c.area_max)

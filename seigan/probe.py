@@ -13,7 +13,6 @@ variant of params.yaml. `--set section.key=value` overrides params (YAML values)
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -55,11 +54,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         params = config.parse(apply_overrides(config.read_yaml(args.params), args.set), args.profile)
-        if args.variant == "core":  # the warm start's binarisation weight, as the pipeline trains it
-            params = dataclasses.replace(params, loss=dataclasses.replace(params.loss,
-                                                                          binarize=params.loss.warmup_binarize))
         device = config.torch_device(params.train.device)
-        variant = train.CORE if args.variant == "core" else params.variant(args.variant)
+        name = train.runs.WARMUP if args.variant == "core" else args.variant
+        variant = train.switches(params, name)
+        run = train.run_config(params, name)  # trained as the pipeline trains the warm start or the variant
     except (config.ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -70,11 +68,8 @@ def main(argv=None) -> int:
     val = load_split(root, "val", res, with_truth=True)
     train.set_seeds(params.train.seed)
     # a long horizon keeps the learning rate constant: the probe measures learning, not a schedule
-    core = args.variant == "core"  # trained as the pipeline trains the warm start, else as a variant
-    tc = config.from_dict(config.TrainConfig, {**config.as_dict(params.train), "steps": 10 ** 9,
-                                               "lr": params.train.warmup_lr if core else params.train.lr,
-                                               "seg_lr_scale": 1.0 if core else params.train.seg_lr_scale}, "train")
-    model = train.SEIGAN(params.model, params.loss, tc, variant)
+    tc = config.from_dict(config.TrainConfig, {**run["train"], "steps": 10 ** 9}, "train")
+    model = train.SEIGAN(params.model, config.from_dict(config.LossConfig, run["loss"], "loss"), tc, variant)
     if args.init:
         train.load_networks(model, args.init)
         model.steps_before = params.train.warmup_steps  # a warm start's binarisation ramp is over
@@ -111,8 +106,7 @@ def main(argv=None) -> int:
         report.image_grid({"x": val.x[:12], "true": val.mask[:12], "m": masks[:12]}, 12,
                           title=args.label).savefig(args.png, dpi=80)
     if args.save:
-        torch.save({"nets": {k: getattr(model, k).state_dict() for k in ("seg", "inp", "d_bg", "d_obj")}},
-                   args.save)
+        torch.save({"nets": {k: getattr(model, k).state_dict() for k in train.WARM_NETS}}, args.save)
     return 0
 
 

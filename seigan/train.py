@@ -147,8 +147,14 @@ def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool, zoom
 
 
 @torch.no_grad()
+@torch.no_grad()
+def batched_masks(segment, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
+    """Masks of `images` from `segment` (images -> masks), run in chunks on `device`; returned on the CPU."""
+    return torch.cat([segment(chunk.to(device)).cpu() for chunk in images.split(batch)])
+
+
 def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
-    return torch.cat([model.predict(chunk.to(device))["m"].cpu() for chunk in images.split(batch)])
+    return batched_masks(lambda chunk: model.predict(chunk)["m"], images, device, batch)
 
 
 def write_csv(path: Path, rows: list) -> None:
