@@ -37,6 +37,19 @@ def save_json(path: str | Path, obj) -> Path:
     return atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
 
 
+def write_csv(path: str | Path, rows: list) -> None:
+    """Rows (dicts) as CSV with the union of their keys as header, written atomically; floats to 6 digits."""
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+
+    def write(f):
+        text = [",".join(keys)] + [",".join("" if r.get(k) is None else f"{r[k]:.6g}" if isinstance(r[k], float)
+                                           else str(r[k]) for k in keys) for r in rows]
+        f.write(("\n".join(text) + "\n").encode())
+    atomic_write(path, write)
+
+
 def load(path: str | Path) -> dict:
     path = Path(path)
     try:

@@ -14,7 +14,6 @@ import torch
 from seigan import baselines, checkpoint, config, metrics, runs
 from seigan.data.layout import Split, load_split
 from seigan.paths import resolve
-from seigan.train import batched_masks, load_trained, write_csv
 
 
 def collapse_stats(m: torch.Tensor) -> dict:
@@ -78,7 +77,7 @@ def evaluate_variants(params, names, ts: TestSet, realism: Realism, device, res:
     k, examples = params.eval.n_examples, {}
     for name in names:
         state = checkpoint.load(runs.last_checkpoint(name))
-        model = load_trained(runs.checkpoint_dir(name), device, state=state)
+        model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
         out = batched(model.predict, (ts.split.x, ts.y), params.eval.batch_size, device)
         res["masks"][name] = out["m"]
         res["segmentation"][name] = ts.seg_entry(out["m"])
@@ -113,8 +112,8 @@ def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, 
     seg, curve = baselines.train_supervised(train.x, train.mask, params.model, params.train,
                                             params.eval.supervised_steps, progress, device,
                                             val=(val.x, val.mask), val_every=params.train.val_every)
-    write_csv(out_dir / "eval" / "supervised_val.csv", curve)
-    return batched_masks(seg, ts.split.x, device, params.eval.batch_size)
+    checkpoint.write_csv(runs.eval_file("supervised_val.csv", out_dir), curve)
+    return runs.batched_masks(seg, ts.split.x, device, params.eval.batch_size)
 
 
 def inpainting_baselines(ts: TestSet, ref: str, ref_masks: torch.Tensor) -> dict:
@@ -129,14 +128,14 @@ def trained_variants(params: config.Params) -> list:
     return [name for name, v in params.variants.items() if v.run]
 
 
-def evaluate(params: config.Params, variants: list | None = None, out_dir: str | Path = "reports",
+def evaluate(params: config.Params, variants: list | None = None, out_dir: str | Path | None = None,
              progress: bool = True) -> dict:
     """Compute metrics.json plus eval/details.json and the example arrays of eval/examples.pt."""
     variants = variants or trained_variants(params)
     if not variants:
         raise config.ConfigError("params.yaml: no variant has run: true; nothing to evaluate")
     device = config.torch_device(params.train.device)
-    out_dir = resolve(out_dir)
+    out_dir = resolve(out_dir or runs.reports_dir())
     ts = load_test(params)
     realism = Realism(params, ts.split.x, device)
     res = {"segmentation": {}, "inpainting": {}, "realism": {}, "collapse": {}, "training": {}, "masks": {}}
@@ -168,7 +167,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         "not_run": [v for v in params.variants if v not in variants],
     }}
     result = {"n_test": n, **{key: res[key] for key in ("segmentation", "inpainting", "realism")}}
-    checkpoint.save_json(out_dir / "metrics.json", result)
-    checkpoint.save_json(out_dir / "eval" / "details.json", details)
-    checkpoint.save(out_dir / "eval" / "examples.pt", examples)
+    checkpoint.save_json(runs.metrics_file(out_dir), result)
+    checkpoint.save_json(runs.eval_file("details.json", out_dir), details)
+    checkpoint.save(runs.eval_file("examples.pt", out_dir), examples)
     return result

@@ -123,13 +123,17 @@ class InceptionFeatures:
 
 
 def fid_from_features(a: torch.Tensor, b: torch.Tensor) -> float:
-    from scipy import linalg
-    a, b = a.numpy(), b.numpy()
-    mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    covmean = covmean.real
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    """Fréchet distance between Gaussians fitted to features a (n, d) and b (m, d).
+
+    tr sqrtm(S_a S_b) is the sum of the singular values of A B^T / sqrt((n-1)(m-1)), with A, B the centred
+    features: exact, and with n, m << d (200 test images, 2048 features) far cheaper than scipy's sqrtm of a
+    d x d product (10 s per call on 2 cores, and ill-conditioned since the covariances are rank-deficient)."""
+    a, b = a.double(), b.double()
+    ca, cb = a - a.mean(0), b - b.mean(0)
+    na, nb = len(a) - 1, len(b) - 1
+    cross = torch.linalg.svdvals(ca @ cb.T).sum() / (na * nb) ** 0.5
+    trace_a, trace_b = (ca ** 2).sum() / na, (cb ** 2).sum() / nb
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + trace_a + trace_b - 2 * cross)
 
 
 def kid_from_features(a: torch.Tensor, b: torch.Tensor) -> float:

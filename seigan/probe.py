@@ -20,7 +20,7 @@ import time
 import torch
 import yaml
 
-from seigan import config, metrics, train
+from seigan import config, metrics, runs, train
 from seigan.data.layout import load_split
 from seigan.paths import resolve
 
@@ -56,8 +56,8 @@ def main(argv=None) -> int:
         params = config.parse(apply_overrides(config.read_yaml(args.params), args.set), args.profile)
         device = config.torch_device(params.train.device)
         name = train.runs.WARMUP if args.variant == "core" else args.variant
-        variant = train.switches(params, name)
-        run = train.run_config(params, name)  # trained as the pipeline trains the warm start or the variant
+        variant = runs.switches(params, name)
+        run = runs.run_config(params, name)  # trained as the pipeline trains the warm start or the variant
     except (config.ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         model.steps_before = params.train.warmup_steps  # a warm start's binarisation ramp is over
     train.fast_path(model.to(device), tc)
     gen = torch.Generator().manual_seed(params.train.seed + 10)
-    t_start, t_eval, step, train_s = time.perf_counter(), 0.0, 0, 0.0
+    t_eval, step, train_s = 0.0, 0, 0.0
     budget = args.minutes * 60
     while True:
         t0 = time.perf_counter()

@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from seigan import runs
+from seigan.data import layout
 from seigan.paths import resolve
 
 # Everything that differs from the paper or is a convention we chose, with why (the report prints this).
@@ -103,14 +104,14 @@ def image_grid(rows: dict, n: int, title: str | None = None, size: float = 1.4):
 
 def split_counts(root: Path) -> pd.DataFrame:
     rows = []
-    manifest = json.loads((root / "manifest.json").read_text()) if (root / "manifest.json").is_file() else {}
-    for split in ("train", "val", "test"):
+    manifest = layout.read_manifest(root)
+    for split in layout.SPLITS:
         folder = root / split
         if not folder.is_dir():
             continue
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-        rows.append({"split": split, "object images x": len(list((folder / "x").glob("*.png"))),
-                     "background images y": len(list((folder / "y").glob("*.png"))),
+        rows.append({"split": split, "object images x": layout.count_images(root, split, layout.X),
+                     "background images y": layout.count_images(root, split, layout.Y),
                      "animals": len(manifest.get("objects", {}).get(split, [])) or None, "MB": round(size / 1e6, 1)})
     return pd.DataFrame(rows)
 
@@ -242,7 +243,7 @@ def iou_bars(metrics: dict, variants: list):
 
 def plot_supervised_curve():
     """The supervised bound's validation IoU against steps (did it converge?)."""
-    path = resolve("reports/eval/supervised_val.csv")
+    path = runs.eval_file("supervised_val.csv")
     fig, ax = plt.subplots(figsize=(4, 2.6))
     if path.is_file():
         df = pd.read_csv(path)

@@ -117,11 +117,10 @@ def composites_for_study(params, variants: list, n_images: int) -> dict:
     import dataclasses
     from seigan import runs
     from seigan.evaluate import load_test
-    from seigan.train import load_trained
     ts = load_test(dataclasses.replace(params, eval=dataclasses.replace(params.eval, limit=n_images)))
     images = {"real": ts.split.x}
     for name in variants:
-        images[name] = load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y)["y_hat"]
+        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y)["y_hat"]
     return images
 
 
@@ -131,22 +130,24 @@ def main(argv=None) -> int:
     mk = sub.add_parser("make")
     mk.add_argument("--pairs", type=int, default=40)
     mk.add_argument("--images", type=int, default=50)
-    mk.add_argument("--out", default="reports/study")
+    mk.add_argument("--out", default=None, help="default: reports/study")
     mk.add_argument("--params", default="params.yaml")
     sc = sub.add_parser("score")
     sc.add_argument("answers")
-    sc.add_argument("--key", default="reports/study/key.json")
+    sc.add_argument("--key", default=None, help="default: reports/study/key.json")
     args = ap.parse_args(argv)
     try:
+        from seigan import runs
+        out = Path(args.out) if args.out else runs.study_dir()
         if args.cmd == "make":
             from seigan import config
             from seigan.evaluate import trained_variants
             params = config.load(args.params)
             key = make_study(composites_for_study(params, trained_variants(params), args.images), args.pairs,
-                             args.out)
-            print(f"wrote {args.out}/study.html ({len(key)} pairs) and {args.out}/key.json (keep it hidden)")
+                             out)
+            print(f"wrote {out}/study.html ({len(key)} pairs) and {out}/key.json (keep it hidden)")
         else:
-            print(score(args.answers, args.key).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            print(score(args.answers, args.key or runs.study_dir() / "key.json").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         return 0
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

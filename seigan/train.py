@@ -6,7 +6,6 @@ validation IoU as CSV that `dvc plots` can draw.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import sys
@@ -23,9 +22,6 @@ from seigan.model import SEIGAN
 from seigan.paths import resolve
 
 
-# The warm-start objective: G_seg learns from the paste adversary (D_obj) and the inpainting adversary (D_bg)
-# alone, with no enhancement and no second pass, as in the mask-from-scratch methods (docs/learning.md).
-CORE = config.VariantConfig(enhancement=False, second_pass=False, texture=False, identity_weight=0.0)
 WARM_NETS = ("seg", "inp", "d_bg", "d_obj")
 
 
@@ -60,62 +56,6 @@ def set_seeds(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def switches(params: config.Params, name: str) -> config.VariantConfig:
-    """The variant's switches; the warm start trains the core objective."""
-    return CORE if name == runs.WARMUP else params.variant(name)
-
-
-def run_config(params: config.Params, name: str) -> dict:
-    """Everything that determines a run; its hash decides whether a checkpoint can be resumed. A variant that
-    starts from the shared warm start carries the warm start's config, so a changed warm start retrains it."""
-    train_cfg = config.as_dict(params.train)
-    if name == runs.WARMUP:
-        train_cfg.update(steps=params.train.warmup_steps, lr=params.train.warmup_lr, seg_lr_scale=1.0,
-                         decay_start=params.train.warmup_decay_start)
-    loss_cfg = config.as_dict(params.loss)
-    if name == runs.WARMUP:
-        loss_cfg["binarize"] = params.loss.warmup_binarize
-    cfg = {"variant": name, "switches": config.as_dict(switches(params, name)),
-           "model": config.as_dict(params.model), "loss": loss_cfg,
-           "train": train_cfg, "data_root": params.data.root}
-    if name != runs.WARMUP and params.train.warmup_steps > 0:
-        cfg["warm_start"] = config_hash(run_config(params, runs.WARMUP))
-    return cfg
-
-
-# Settings that change where or how often a run reports, not what it learns: a checkpoint resumes across them.
-BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every")
-
-
-def config_hash(cfg: dict) -> str:
-    """A run's identity: resuming (and starting from a warm start) needs the same hash."""
-    train_cfg = {k: v for k, v in cfg["train"].items() if k not in BOOKKEEPING}
-    return hashlib.sha256(json.dumps({**cfg, "train": train_cfg}, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def build_model(cfg: dict, with_texture: bool = True) -> SEIGAN:
-    """A SEIGAN from a run config (as stored in checkpoints)."""
-    return SEIGAN(config.from_dict(config.ModelConfig, cfg["model"], "model"),
-                  config.from_dict(config.LossConfig, cfg["loss"], "loss"),
-                  config.from_dict(config.TrainConfig, cfg["train"], "train"),
-                  config.from_dict(config.VariantConfig, cfg["switches"], f"variants.{cfg['variant']}"),
-                  with_texture=with_texture)
-
-
-def load_trained(ckpt_dir: str | Path, device="cpu", state: dict | None = None) -> SEIGAN:
-    """The trained model of a finished (or interrupted) run, for evaluation; no VGG needed. `state`: the
-    already-loaded last.pt, so that a caller who needs its details reads the file once."""
-    path = Path(ckpt_dir) / "last.pt"
-    if state is None:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no checkpoint; train this variant first")
-        state = checkpoint.load(path)
-    model = build_model(state["config"], with_texture=False)
-    model.load_full_state(state["model"])
-    model.eval()
-    return model.to(device)
-
-
 def random_zoom(images: torch.Tensor, zoom: float, gen: torch.Generator) -> torch.Tensor:
     """Each image enlarged by a random factor in [1, 1 + zoom] around a random point that keeps the view inside
     the image: more distinct x and y than the stored crops, so the discriminators overfit later."""
@@ -146,29 +86,6 @@ def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool, zoom
     return x, y
 
 
-@torch.no_grad()
-@torch.no_grad()
-def batched_masks(segment, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
-    """Masks of `images` from `segment` (images -> masks), run in chunks on `device`; returned on the CPU."""
-    return torch.cat([segment(chunk.to(device)).cpu() for chunk in images.split(batch)])
-
-
-def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
-    return batched_masks(lambda chunk: model.predict(chunk)["m"], images, device, batch)
-
-
-def write_csv(path: Path, rows: list) -> None:
-    if not rows:
-        return
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-
-    def write(f):
-        text = [",".join(keys)] + [",".join("" if r.get(k) is None else f"{r[k]:.6g}" if isinstance(r[k], float)
-                                           else str(r[k]) for k in keys) for r in rows]
-        f.write(("\n".join(text) + "\n").encode())
-    checkpoint.atomic_write(path, write)
-
-
 def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: str | Path,
           stop_after: int | None = None, progress: bool = True, data: tuple | None = None,
           warm_start: str | Path | None = None) -> dict:
@@ -177,8 +94,8 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
     networks in `warm_start` (the warm start's last.pt).
 
     `stop_after` ends this call after that many steps (used to test resuming). Returns a summary."""
-    switched = switches(params, variant)  # unknown variant -> one clear line before any work
-    cfg = run_config(params, variant)
+    switched = runs.switches(params, variant)  # unknown variant -> one clear line before any work
+    cfg = runs.run_config(params, variant)
     tc = config.from_dict(config.TrainConfig, cfg["train"], "train")
     ckpt_dir, log_dir = Path(ckpt_dir), Path(log_dir)
     if variant != runs.WARMUP and not switched.run:
@@ -210,7 +127,7 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
     resumed = False
     if last.is_file():
         state = checkpoint.load(last)
-        if state.get("config_hash") == config_hash(cfg):
+        if state.get("config_hash") == runs.config_hash(cfg):
             model.load_full_state(state["model"])
             gen.set_state(state["sampler"])
             torch.set_rng_state(state["torch_rng"])
@@ -232,7 +149,7 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
     def save(step: int) -> None:
         checkpoint.save(last, {"model": model.full_state(), "sampler": gen.get_state(),
                                "torch_rng": torch.get_rng_state(), "step": step, "history": history,
-                               "val": val_rows, "seconds": seconds, "config": cfg, "config_hash": config_hash(cfg)})
+                               "val": val_rows, "seconds": seconds, "config": cfg, "config_hash": runs.config_hash(cfg)})
 
     end = tc.steps if stop_after is None else min(tc.steps, start + stop_after)
     bar = None
@@ -249,7 +166,7 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
         if step % tc.log_every == 0 or step == tc.steps:
             history.append({"step": step, **rec, "lr": model.sched_g.get_last_lr()[0]})
         if step % tc.val_every == 0 or step == tc.steps:
-            masks = predict_masks(model, val_data.x, device)
+            masks = runs.predict_masks(model, val_data.x, device)
             val_rows.append({"step": step, "val_iou": metrics.mean_se(metrics.iou_per_image(masks, val_data.mask))[0],
                              **metrics.mask_stats(masks)})
         if step % tc.checkpoint_every == 0 or step == end:
@@ -261,8 +178,8 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
         bar.close()
     if end == start and not last.is_file():
         save(start)
-    write_csv(log_dir / "losses.csv", history)
-    write_csv(log_dir / "val.csv", val_rows)
+    checkpoint.write_csv(log_dir / "losses.csv", history)
+    checkpoint.write_csv(log_dir / "val.csv", val_rows)
     summary = {"variant": variant, "step": end, "steps": tc.steps, "finished": end >= tc.steps,
                "seconds": round(seconds, 1), "s_per_step": round(seconds / max(end, 1), 3),
                "final_val_iou": val_rows[-1]["val_iou"] if val_rows else None,

@@ -10,8 +10,7 @@ import torch
 from PIL import Image
 
 from seigan.config import BuildConfig
-from seigan.data import build, folder, sources
-from seigan.data.__main__ import dvc_md5
+from seigan.data import build, folder, layout, sources
 from seigan.data.layout import DataError, load_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,13 +45,13 @@ def test_identity_groups_variants_of_one_animal():
 def test_stamp_without_alpha_or_corrupt_is_rejected_with_its_name(tmp_path):
     rgb = tmp_path / "noalpha.png"
     Image.new("RGB", (10, 10)).save(rgb)
-    with pytest.raises(build.BadImage, match="noalpha.png: no alpha channel"):
+    with pytest.raises(DataError, match="noalpha.png: no alpha channel"):
         build.load_stamp(rgb)
     bad = tmp_path / "trunc.png"
     good = tmp_path / "good.png"
     Image.fromarray(photo_like()).save(good)
     bad.write_bytes(good.read_bytes()[:60])
-    with pytest.raises(build.BadImage, match="trunc.png: unreadable image"):
+    with pytest.raises(DataError, match="trunc.png: unreadable image"):
         build.load_stamp(bad)
 
 
@@ -96,17 +95,17 @@ def test_two_builds_write_the_same_bytes(built, tmp_path):
     out, cfg = built
     again = tmp_path / "again"
     build.build(again, cfg, log=lambda *_: None)
-    assert build.dvc_dir_md5(out) == build.dvc_dir_md5(again)
+    assert layout.dvc_dir_md5(out) == layout.dvc_dir_md5(again)
 
 
 def test_splits_share_no_animal_and_no_background_region(built):
     out, cfg = built
     manifest = json.loads((out / "manifest.json").read_text())
-    ids = {s: {build.identity_of(f) for f in manifest["objects"][s]} for s in build.SPLITS}
+    ids = {s: {build.identity_of(f) for f in manifest["objects"][s]} for s in layout.SPLITS}
     assert not ids["train"] & ids["test"] and not ids["train"] & ids["val"] and not ids["val"] & ids["test"]
-    assert all(manifest["objects"][s] for s in build.SPLITS)
+    assert all(manifest["objects"][s] for s in layout.SPLITS)
     widths = {}
-    for split in build.SPLITS:
+    for split in layout.SPLITS:
         with open(out / split / "boxes.csv") as f:
             bgs = [r["background"] for r in csv.DictReader(f)]
         with open(out / split / "y.csv") as f:
@@ -141,8 +140,8 @@ def test_masks_match_composites(built):
 
 def test_committed_data_dvc_matches_the_build(built_data):
     """README's first command rebuilds data/ bit for bit: data.dvc's hash is what the builder writes."""
-    md5, n_files, _ = build.dvc_dir_md5(built_data)
-    assert md5 == dvc_md5(ROOT / "data.dvc")
+    md5, n_files, _ = layout.dvc_dir_md5(built_data)
+    assert md5 == layout.dvc_md5(ROOT / "data.dvc")
     assert n_files == 4407
 
 
@@ -224,7 +223,7 @@ def test_import_folder_skips_each_bad_input_with_one_line(tmp_path):
     summary = folder.import_folder(img_dir, tmp_path / "boxes.csv", tmp_path / "out", mask_dir, 64, log=lines.append)
     skips = [l for l in lines if l.startswith("skip")]
     assert len(skips) == 7 == summary["skipped_total"]
-    for name, why in [("corrupt.jpg", "corrupt or truncated"), ("truncated.jpg", "corrupt or truncated"),
+    for name, why in [("corrupt.jpg", "unreadable image"), ("truncated.jpg", "unreadable image"),
                       ("missing.jpg", "missing file"), ("emptybox.jpg", "empty box"),
                       ("outside.jpg", "outside the 160x120 image"), ("badmask.jpg", "mask size mismatch"),
                       ("nomask.jpg", "mask nomask.png: missing file")]:
@@ -238,9 +237,18 @@ def test_imported_folder_loads_and_masks_match_boxes(tmp_path):
     folder.import_folder(img_dir, tmp_path / "boxes.csv", tmp_path / "out", mask_dir, 64, log=lambda *_: None)
     split = next(s for s in ("train", "test", "val") if (tmp_path / "out" / s / "boxes.csv").is_file())
     s = load_split(tmp_path / "out", split, 32)
-    assert s.x.shape[1:] == (3, 32, 32) and len(s.y) >= 1
+    assert s.x.shape[1:] == (3, 32, 32)
     for x0, y0, x1, y1 in s.boxes.tolist():
         assert 0 <= x0 < x1 <= 32 and 0 <= y0 < y1 <= 32
+    # each imported mask (64 px) lies in its recorded box and reaches its four sides
+    with open(tmp_path / "out" / split / layout.BOXES, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        m = layout.read_image(tmp_path / "out" / split / layout.MASK / r["file"], "L") > 127
+        ys, xs = np.nonzero(m)
+        x0, y0, x1, y1 = (int(r[k]) for k in layout.BOX_COLUMNS)
+        assert abs(xs.min() - x0) <= 1 and abs(xs.max() + 1 - x1) <= 1, r
+        assert abs(ys.min() - y0) <= 1 and abs(ys.max() + 1 - y1) <= 1, r
 
 
 def test_coco_json_annotations(tmp_path):

@@ -7,7 +7,6 @@ docs/learning.md."""
 import dataclasses
 from pathlib import Path
 
-import torch
 
 from seigan import baselines, config, metrics, runs, train
 from synthetic import shapes_split
@@ -28,7 +27,7 @@ def small_recipe() -> config.Params:
 
 def mask_contrast(ckpt_dir: Path, val) -> float:
     """Mean mask on the object minus mean mask on the background: about 0 for the grey mask."""
-    m = train.predict_masks(train.load_trained(ckpt_dir), val.x, "cpu")
+    m = runs.predict_masks(runs.load_trained(ckpt_dir), val.x, "cpu")
     inside = (m * val.mask).sum() / val.mask.sum()
     outside = (m * (1 - val.mask)).sum() / (1 - val.mask).sum()
     return float(inside - outside)

@@ -65,6 +65,21 @@ def test_kid_and_fid_from_features():
     assert metrics.fid_from_features(a, a) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_fid_equals_the_textbook_formula():
+    """The singular-value form equals ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 sqrtm(S_a S_b)) computed with scipy,
+    both when n > d and when the covariances are rank-deficient (n < d, as with 200 images and 2048 features)."""
+    import numpy as np
+    from scipy import linalg
+    g = torch.Generator().manual_seed(1)
+    for n, d in [(300, 6), (12, 40)]:
+        a = torch.randn(n, d, generator=g, dtype=torch.float64)
+        b = 0.5 * torch.randn(n + 3, d, generator=g, dtype=torch.float64) + 0.3
+        sa, sb = np.cov(a.numpy(), rowvar=False), np.cov(b.numpy(), rowvar=False)
+        root = linalg.sqrtm(sa @ sb).real
+        expected = float(((a.mean(0) - b.mean(0)) ** 2).sum()) + np.trace(sa + sb - 2 * root)
+        assert metrics.fid_from_features(a, b) == pytest.approx(expected, rel=1e-6, abs=1e-8), (n, d)
+
+
 def test_inception_features_shape():
     feats = metrics.InceptionFeatures()(torch.zeros(2, 3, 32, 32))
     assert feats.shape == (2, 2048)

@@ -3,27 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from seigan import config
 from seigan.data import build, folder, sources
+from seigan.data.layout import dvc_md5, verify
 from seigan.paths import resolve
-
-
-def dvc_md5(dvc_file: Path) -> str | None:
-    import yaml
-    if not dvc_file.is_file():
-        return None
-    return (yaml.safe_load(dvc_file.read_text()) or {}).get("outs", [{}])[0].get("md5")
-
-
-def verify(root: Path, dvc_file: Path) -> bool:
-    want = dvc_md5(dvc_file)
-    got, n, size = build.dvc_dir_md5(root)
-    ok = want == got
-    print(f"{root}: {n} files, {size / 1e6:.1f} MB, md5 {got} {'matches' if ok else 'DIFFERS from'} "
-          f"{dvc_file.name} ({want})")
-    return ok
 
 
 def main(argv=None) -> int:
@@ -41,12 +25,16 @@ def main(argv=None) -> int:
     i.add_argument("out")
     i.add_argument("--masks")
     i.add_argument("--resolution", type=int, default=128)
+    i.add_argument("--params", default="params.yaml",
+                   help="its data.build.test_fraction / val_fraction split the photos")
     args = ap.parse_args(argv)
     try:
-        if args.cmd == "import-folder":
-            folder.import_folder(args.images, args.annotations, args.out, args.masks, args.resolution)
-            return 0
         params = config.load(args.params)
+        if args.cmd == "import-folder":
+            folder.import_folder(args.images, args.annotations, args.out, args.masks, args.resolution,
+                                 test_fraction=params.data.build.test_fraction,
+                                 val_fraction=params.data.build.val_fraction)
+            return 0
         root = resolve(getattr(args, "out", None) or params.data.root)
         dvc_file = resolve("data.dvc")
         if args.cmd == "verify":

@@ -12,9 +12,6 @@ background, where object' is the colour-matched object; `clean` is the backgroun
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import re
 import shutil
 import time
@@ -26,27 +23,15 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from seigan.config import BuildConfig
 from seigan.data import sources
-
-SPLITS = ("train", "val", "test")
-
-
-class BadImage(ValueError):
-    """An input image that cannot be used; the message names the file and the reason."""
-
+from seigan.data.layout import CLEAN, MASK, SPLITS, X, DataError, SplitWriter, open_image, write_manifest
 
 # -- objects ------------------------------------------------------------------------------------------
 def load_stamp(path: Path) -> Image.Image:
-    """An RGBA stamp, or BadImage for unreadable files and images without alpha."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if "A" not in im.getbands() and "transparency" not in im.info:
-                raise BadImage(f"{path}: no alpha channel, so no mask")
-            return im.convert("RGBA")
-    except BadImage:
-        raise
-    except Exception as err:  # noqa: BLE001 - Pillow raises many types for broken files
-        raise BadImage(f"{path}: unreadable image ({type(err).__name__}: {err})") from None
+    """An RGBA stamp, or DataError for unreadable files and images without alpha."""
+    im = open_image(path)
+    if "A" not in im.getbands() and "transparency" not in im.info:
+        raise DataError(f"{path}: no alpha channel, so no mask")
+    return im.convert("RGBA")
 
 
 def cartoon_reason(rgba: np.ndarray, relpath: str) -> str | None:
@@ -92,7 +77,7 @@ def collect_stamps(root: Path, log=print) -> tuple:
         rel = path.relative_to(root).as_posix()
         try:
             im = load_stamp(path)
-        except BadImage as err:
+        except DataError as err:
             log(f"skip {err}")
             rejected.append((rel, str(err).split(": ", 1)[1]))
             continue
@@ -131,8 +116,7 @@ def load_photos(unpacked: dict) -> list:
         path = unpacked[pkg] / rel
         if not path.is_file():
             raise FileNotFoundError(f"{path}: background photo missing from {pkg}")
-        with Image.open(path) as im:
-            im = im.convert("RGB")
+        im = open_image(path, "RGB")
         scale = 720 / min(im.size)
         im = im.resize((round(im.width * scale), round(im.height * scale)), Image.BILINEAR)
         photos.append(Photo(f"{pkg}:{rel}", im))
@@ -212,16 +196,9 @@ def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
 
 
 # -- the whole build ----------------------------------------------------------------------------------
-def _save_png(arr_or_im, path: Path) -> None:
-    im = arr_or_im if isinstance(arr_or_im, Image.Image) else Image.fromarray(arr_or_im)
-    im.save(path, format="PNG", optimize=False, compress_level=6)
-
-
 def build_split(split: str, n: int, stamps: list, photos: list, out: Path, cfg: BuildConfig) -> None:
     rng = np.random.default_rng([cfg.seed, SPLITS.index(split)])
-    for sub in ("x", "mask", "clean", "y"):
-        (out / split / sub).mkdir(parents=True, exist_ok=True)
-    rows, yrows = [], []
+    writer = SplitWriter(out, split, provenance=("object", "background"), y_provenance=("background",))
     order = []
     for i in range(n):
         if not order:
@@ -230,16 +207,10 @@ def build_split(split: str, n: int, stamps: list, photos: list, out: Path, cfg: 
         bg, bg_src = crop_background(photos, split, cfg, rng)
         c = compose(st.image, bg, cfg, rng)
         name = f"{i:05d}.png"
-        for key in ("x", "mask", "clean"):
-            _save_png(c[key], out / split / key / name)
-        rows.append([name, *c["box"], st.relpath, bg_src])
+        writer.add_object(name, {X: c["x"], MASK: c["mask"], CLEAN: c["clean"]}, c["box"], [st.relpath, bg_src])
         ybg, y_src = crop_background(photos, split, cfg, rng)
-        _save_png(ybg, out / split / "y" / name)
-        yrows.append([name, y_src])
-    with open(out / split / "boxes.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["file", "x0", "y0", "x1", "y1", "object", "background"], *rows])
-    with open(out / split / "y.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["file", "background"], *yrows])
+        writer.add_background(name, ybg, [y_src])
+    writer.close()
 
 
 def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
@@ -267,21 +238,8 @@ def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
         "backgrounds": [rel for _, rel in sources.BACKGROUNDS],
         "background_split": f"right {cfg.test_fraction:.0%} of each photo's width is test-only",
     }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(tmp, manifest)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     log(f"built {out} in {time.time() - t0:.0f} s")
     return manifest
-
-
-# -- DVC-compatible hashing (to check a build against data.dvc without DVC) ---------------------------
-def dvc_dir_md5(root: str | Path) -> tuple:
-    """DVC 3's directory hash: md5 of the sorted JSON listing of (relpath, md5) ; returns (md5, n, size)."""
-    root = Path(root)
-    entries, size = [], 0
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        entries.append({"md5": hashlib.md5(path.read_bytes()).hexdigest(), "relpath": path.relative_to(root).as_posix()})
-        size += path.stat().st_size
-    entries.sort(key=lambda e: e["relpath"])
-    listing = json.dumps(entries, sort_keys=True).encode()
-    return hashlib.md5(listing).hexdigest() + ".dir", len(entries), size

@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-SPLIT_OF = {0: "test", 1: "val"}  # hash bucket -> split; other buckets train
-
+from seigan.data.layout import BOX_COLUMNS, MASK, SPLITS, X, DataError, SplitWriter, open_image, write_manifest
 
 def read_annotations(path: Path) -> list:
     """[(file, (x0, y0, x1, y1), mask or None)] from a CSV or COCO JSON."""
@@ -36,28 +35,17 @@ def read_annotations(path: Path) -> list:
         return out
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    missing = {"file", "x0", "y0", "x1", "y1"} - set(rows[0] if rows else {})
+    missing = {"file", *BOX_COLUMNS} - set(rows[0] if rows else {})
     if missing:
         raise ValueError(f"{path}: CSV lacks column(s) {', '.join(sorted(missing))}")
-    return [(r["file"], tuple(float(r[k]) for k in ("x0", "y0", "x1", "y1")), r.get("mask") or None)
+    return [(r["file"], tuple(float(r[k]) for k in BOX_COLUMNS), r.get(MASK) or None)
             for r in rows]
 
 
-def split_of(name: str, test_fraction: float = 0.2, val_fraction: float = 0.1) -> str:
+def split_of(name: str, test_fraction: float, val_fraction: float) -> str:
     """Stable split by a hash of the photo's file name: all objects of one photo share a split."""
     u = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) / 16 ** 8
     return "test" if u < test_fraction else "val" if u < test_fraction + val_fraction else "train"
-
-
-def _open(path: Path, mode: str) -> Image.Image:
-    if not path.is_file():
-        raise ValueError("missing file")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im.convert(mode)
-    except Exception as err:  # noqa: BLE001
-        raise ValueError(f"corrupt or truncated image ({type(err).__name__})") from None
 
 
 def _square_around(box, w: int, h: int, rng) -> tuple:
@@ -72,13 +60,15 @@ def _square_around(box, w: int, h: int, rng) -> tuple:
 
 
 def import_folder(images: str | Path, annotations: str | Path, out: str | Path, masks: str | Path | None = None,
-                  resolution: int = 128, seed: int = 0, log=print) -> dict:
-    """Write `out` in the seigan.data layout; returns the summary counts."""
+                  resolution: int = 128, seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.1,
+                  log=print) -> dict:
+    """Write `out` in the seigan.data layout; returns the summary counts. Photos go to test / val / train by
+    a hash of their file name, with the given fractions (the command line reads them from params.yaml)."""
     images, out = Path(images), Path(out)
     records = read_annotations(Path(annotations))
     rng = np.random.default_rng(seed)
     skipped, written = Counter(), Counter()
-    rows = {s: [] for s in ("train", "val", "test")}
+    writers = {split: SplitWriter(out, split) for split in SPLITS}
     boxes_of = {}
     for file, box, _ in records:
         boxes_of.setdefault(file, []).append(box)
@@ -87,12 +77,15 @@ def import_folder(images: str | Path, annotations: str | Path, out: str | Path, 
         log(f"skip {images / file}: {reason}")
         skipped[reason.split(" (")[0]] += 1
 
+    def why(err: DataError) -> str:  # "<path>: <reason>" -> "<reason>"; skip() names the file already
+        return str(err).split(": ", 1)[-1]
+
     for file, box, mask_name in records:
         x0, y0, x1, y1 = box
         try:
-            photo = _open(images / file, "RGB")
-        except ValueError as err:
-            skip(file, str(err))
+            photo = open_image(images / file, "RGB")
+        except DataError as err:
+            skip(file, why(err))
             continue
         w, h = photo.size
         if x1 - x0 < 1 or y1 - y0 < 1:
@@ -105,42 +98,34 @@ def import_folder(images: str | Path, annotations: str | Path, out: str | Path, 
         if masks is not None or mask_name:
             mpath = Path(masks or images) / (mask_name or f"{Path(file).stem}.png")
             try:
-                mask = _open(mpath, "L")
-            except ValueError as err:
-                skip(file, f"mask {mpath.name}: {err}")
+                mask = open_image(mpath, "L")
+            except DataError as err:
+                skip(file, f"mask {mpath.name}: {why(err)}")
                 continue
             if mask.size != photo.size:
                 skip(file, f"mask size mismatch ({mask.size[0]}x{mask.size[1]} vs {w}x{h})")
                 continue
-        split = split_of(file)
+        split = split_of(file, test_fraction, val_fraction)
         left, top, side = _square_around(box, w, h, rng)
-        crop = (left, top, left + side, top + side)
-        idx = len(rows[split])
-        name = f"{idx:05d}.png"
-        folder = out / split
-        for sub in ("x", "y") + (("mask",) if mask is not None else ()):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        photo.crop(crop).resize((resolution,) * 2, Image.BILINEAR).save(folder / "x" / name)
+        crop, s = (left, top, left + side, top + side), resolution / side
+        name = f"{written[split]:05d}.png"
+        images_of = {X: photo.crop(crop).resize((resolution,) * 2, Image.BILINEAR)}
         if mask is not None:
-            mask.crop(crop).resize((resolution,) * 2, Image.BILINEAR).save(folder / "mask" / name)
-        s = resolution / side
-        rows[split].append([name, round((x0 - left) * s), round((y0 - top) * s), round((x1 - left) * s),
-                            round((y1 - top) * s), file])
+            images_of[MASK] = mask.crop(crop).resize((resolution,) * 2, Image.BILINEAR)
+        box_px = [round((x0 - left) * s), round((y0 - top) * s), round((x1 - left) * s), round((y1 - top) * s)]
+        writers[split].add_object(name, images_of, box_px, [file])
         for _ in range(20):  # a background crop of the same photo that overlaps none of its boxes
             bx, by = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
             if all(bx + side <= b[0] or b[2] <= bx or by + side <= b[1] or b[3] <= by for b in boxes_of[file]):
-                photo.crop((bx, by, bx + side, by + side)).resize((resolution,) * 2, Image.BILINEAR) \
-                    .save(folder / "y" / name)
+                writers[split].add_background(name, photo.crop((bx, by, bx + side, by + side))
+                                              .resize((resolution,) * 2, Image.BILINEAR))
                 break
         written[split] += 1
-    for split, rs in rows.items():
-        if rs:
-            with open(out / split / "boxes.csv", "w", newline="") as f:
-                csv.writer(f).writerows([["file", "x0", "y0", "x1", "y1", "source"], *rs])
+    for writer in writers.values():
+        writer.close()
     summary = {"written": dict(written), "skipped": dict(skipped), "skipped_total": sum(skipped.values())}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "manifest.json").write_text(json.dumps({"source": str(images), "annotations": str(annotations),
-                                                   "summary": summary}, indent=2) + "\n")
+    write_manifest(out, {"source": str(images), "annotations": str(annotations), "summary": summary,
+                         "splits": {"test_fraction": test_fraction, "val_fraction": val_fraction}})
     log(f"imported {sum(written.values())} objects {dict(written)}; skipped {summary['skipped_total']} "
         f"{dict(skipped)}")
     return summary
