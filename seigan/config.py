@@ -103,6 +103,8 @@ class TrainConfig:
     amp: bool = False              # bf16 autocast on a GPU (ignored on the CPU)
     channels_last: bool = False    # NHWC memory layout for the networks and batches
     compile: bool = False          # torch.compile every network
+    nproc: int = 1                 # processes (one per device); > 1 trains under torchrun, global batch nproc x batch_size
+    backend: str = "auto"          # torch.distributed backend: auto (nccl on cuda, gloo on cpu) | gloo | nccl
 
 
 @dataclass

@@ -65,6 +65,14 @@ class SEIGAN(nn.Module):
         self.steps_before = 0  # steps of an earlier phase this run continues (the warm start's), for the ramp
         # a moving average of G_seg's weights gives the mask used at inference: GAN training oscillates
         self.seg_ema = copy.deepcopy(self.seg).requires_grad_(False) if train.ema > 0 else None
+        # set by multi-process training: averages the gradients of a list of networks over the ranks
+        self.grad_sync = None
+
+    def reseed(self, seed: int) -> None:
+        """Give this process its own fake pools and noise (one seed per rank; the weights stay as they are)."""
+        self.pool_bg.rng.seed(seed + 1)
+        self.pool_obj.rng.seed(seed + 2)
+        self.noise_rng.manual_seed(seed + 3)
 
     def generators(self) -> list:
         return [n for n in (self.seg, self.enh, self.inp) if n is not None]
@@ -201,6 +209,8 @@ class SEIGAN(nn.Module):
             lo["g_total"] = sum(self.weight(k) * val for k, val in lo.items())
         self.opt_g.zero_grad(set_to_none=True)
         lo["g_total"].backward()
+        if self.grad_sync is not None:
+            self.grad_sync(self.generators())
         self.opt_g.step()
         if self.seg_ema is not None:
             with torch.no_grad():
@@ -216,6 +226,8 @@ class SEIGAN(nn.Module):
             ld = self.discriminator_losses(out, x, y)
         self.opt_d.zero_grad(set_to_none=True)
         (ld["d_bg"] + ld["d_obj"]).backward()
+        if self.grad_sync is not None:
+            self.grad_sync([self.d_bg, self.d_obj])
         self.opt_d.step()
         return ld
 

@@ -1,0 +1,164 @@
+"""Multi-process training on the CPU (gloo): two ranks take the step one process takes on the concatenated batch
+and stay identical; torchrun and the in-process loop log the same losses; kill -9 under torchrun resumes without
+losing a step; bad nproc/backend settings are one line."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+import yaml
+
+from seigan import distributed, train
+from seigan.checkpoint import load
+
+ROOT = Path(__file__).resolve().parents[1]
+B = 2  # per-rank batch
+
+
+def tiny_model(vgg=None):
+    from conftest import tiny_params
+    from seigan.model import SEIGAN
+    p = tiny_params(train={"pool_size": 0}, loss={"paste_shift": 0.0})  # no per-rank randomness in the step
+    return SEIGAN(p.model, p.loss, p.train, p.variant("no_enhancement"), vgg=vgg, with_texture=False)
+
+
+def batches(steps: int) -> list:
+    g = torch.Generator().manual_seed(5)
+    return [(torch.rand(2 * B, 3, 32, 32, generator=g) * 2 - 1, torch.rand(2 * B, 3, 32, 32, generator=g) * 2 - 1)
+            for _ in range(steps)]
+
+
+def flat_grads(nets) -> torch.Tensor:
+    return torch.cat([p.grad.reshape(-1) if p.grad is not None else torch.zeros(p.numel())
+                      for n in nets for p in n.parameters()])
+
+
+def worker(rank: int, world: int, init: str, out: str) -> None:
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    model, grads = tiny_model(), []
+
+    def sync(nets):
+        distributed.average_gradients(nets, world)
+        grads.append(flat_grads(nets))
+    model.grad_sync = sync
+    for x, y in batches(3):
+        model.step(x[rank * B:(rank + 1) * B], y[rank * B:(rank + 1) * B])
+    torch.save({"params": {k: v.clone() for k, v in model.state_dict().items()}, "grads": grads[:2]},
+               f"{out}.{rank}")
+    dist.destroy_process_group()
+
+
+def test_two_gloo_ranks_equal_one_process_on_the_whole_batch(tmp_path):
+    """The first step's averaged gradients (generators, then discriminators) equal those of one process on the
+    concatenated batch; after three steps both ranks hold the same weights, bit for bit."""
+    mp.spawn(worker, args=(2, f"file://{tmp_path / 'init'}", str(tmp_path / "run")), nprocs=2)
+    r0, r1 = torch.load(tmp_path / "run.0"), torch.load(tmp_path / "run.1")
+    model, grads = tiny_model(), []
+    model.grad_sync = lambda nets: grads.append(flat_grads(nets))
+    x, y = batches(1)[0]
+    model.step(x, y)
+    for dist_g, one_g in zip(r0["grads"], grads[:2]):
+        assert one_g.abs().max() > 0
+        assert torch.allclose(dist_g, one_g, rtol=1e-4, atol=1e-6 * float(one_g.abs().max()))
+    for k, v in r0["params"].items():
+        assert torch.equal(v, r1["params"][k]), k  # the ranks never drift apart
+
+
+def make_repo(tmp: Path, built_data, **train_changes) -> Path:
+    """A folder with params.yaml (the tiny profile, with `train_changes`) and data/ linked to the built data."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["profile"] = "tiny"
+    raw["profiles"]["tiny"]["train"].update(train_changes)
+    (tmp / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    if not (tmp / "data").exists():
+        (tmp / "data").symlink_to(built_data)
+    return tmp
+
+
+def env(repo: Path) -> dict:
+    return {**os.environ, "SEIGAN_ROOT": str(repo), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def torchrun(repo: Path, nproc: int, *args, **kw):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           "-m", "seigan.train", *args]
+    return subprocess.run(cmd, cwd=repo, env=env(repo), capture_output=True, text=True, **kw)
+
+
+def first_row(repo: Path, name: str = "warmup") -> str:
+    return (repo / "reports/train" / name / "losses.csv").read_text().splitlines()[1]
+
+
+def test_torchrun_and_the_in_process_loop_log_the_same_first_step(built_data, tmp_path, monkeypatch):
+    one = make_repo(tmp_path / "torchrun1", built_data, log_every=1)
+    res = torchrun(one, 1, "warmup")
+    assert res.returncode == 0, res.stderr[-2000:]
+    inproc = make_repo(tmp_path / "inproc", built_data, log_every=1)
+    monkeypatch.setenv("SEIGAN_ROOT", str(inproc))
+    from seigan import config
+    train.train_run(config.load(inproc / "params.yaml"), "warmup", progress=False)
+    assert first_row(one) == first_row(inproc)
+    # nproc 2: the in-process entry (what the notebook calls) starts torchrun itself; the same as torchrun by hand
+    two = make_repo(tmp_path / "torchrun2", built_data, log_every=1, nproc=2)
+    assert torchrun(two, 2, "warmup").returncode == 0
+    nb = make_repo(tmp_path / "notebook2", built_data, log_every=1, nproc=2)
+    monkeypatch.setenv("SEIGAN_ROOT", str(nb))
+    summary = train.train_run(config.load(nb / "params.yaml"), "warmup", nb / "params.yaml", progress=False)
+    assert summary["processes"] == 2 and summary["finished"]
+    assert first_row(two) == first_row(nb)
+
+
+def test_kill_9_under_torchrun_then_resume_loses_no_step(built_data, tmp_path):
+    repo = make_repo(tmp_path / "repo", built_data, nproc=2, warmup_steps=30, checkpoint_every=5, log_every=1)
+    ck = repo / "checkpoints/warmup/last.pt"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
+           "seigan.train", "warmup"]
+    proc = subprocess.Popen(cmd, cwd=repo, env=env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (ck.is_file() and load(ck)["step"] >= 10):
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # the launcher and both ranks
+    proc.wait()
+    saved = load(ck)["step"]
+    assert 10 <= saved < 30 and saved % 5 == 0
+    assert torchrun(repo, 2, "warmup").returncode == 0
+    resumed = load(ck)
+    assert resumed["step"] == 30 and len(resumed["ranks"]) == 2
+    assert [r["step"] for r in resumed["history"]] == list(range(1, 31))
+    straight = make_repo(tmp_path / "straight", built_data, nproc=2, warmup_steps=30, checkpoint_every=5,
+                         log_every=1)
+    assert torchrun(straight, 2, "warmup").returncode == 0
+    ref = load(straight / "checkpoints/warmup/last.pt")
+    for net, sd in ref["model"]["nets"].items():
+        for k, v in sd.items():
+            assert torch.equal(v, resumed["model"]["nets"][net][k]), (net, k)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"nproc": 0}, "train.nproc must be an integer >= 1"),
+    ({"backend": "mpi"}, "train.backend must be one of auto, gloo, nccl"),
+    ({"backend": "nccl"}, "train.backend nccl needs train.device cuda"),
+])
+def test_bad_nproc_or_backend_is_one_line(built_data, tmp_path, capsys, monkeypatch, changes, message):
+    repo = make_repo(tmp_path / "repo", built_data, **changes)
+    monkeypatch.setenv("SEIGAN_ROOT", str(repo))
+    assert train.main(["warmup", "--params", str(repo / "params.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (repo / "checkpoints").exists()
+
+
+def test_torchrun_with_another_process_count_than_params_is_one_line(built_data, tmp_path):
+    repo = make_repo(tmp_path / "repo", built_data, nproc=1)
+    res = torchrun(repo, 2, "warmup")
+    assert res.returncode != 0
+    assert "train.nproc is 1 but torchrun started 2" in res.stdout + res.stderr
