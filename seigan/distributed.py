@@ -2,12 +2,11 @@
 `torchrun --standalone --nproc_per_node=N -m seigan.train VARIANT` (or by `train.nproc: N` in params.yaml, which
 makes the notebook and the DVC stage start torchrun themselves). The training loop is the same in both cases.
 
-Each rank trains on its own shard of the training set with its own sampler, noise and fake pools; after every
-backward the gradients of each network are averaged over the ranks (one all-reduce per network, generators and
-discriminators apart), which is the arithmetic of DistributedDataParallel: N ranks of batch B take the step one
-process would take on the concatenated batch of N x B. DDP's own wrapper is not used because its reducer expects
-one forward and one backward per wrapped module per step, whereas a SEIGAN step calls G_seg, G_inp and G_enh
-two or three times and runs the discriminators with frozen parameters inside the generators' step.
+Each rank trains on its own shard of the training set with its own sampler, noise and fake pools. Every network
+(G_seg, G_enh, G_inp, D_bg, D_obj) gets its own DistributedDataParallel wrapper, never G and D in one: a backward
+averages the gradients of the networks it reached over the ranks, so N ranks of batch B take the step one process
+would take on the concatenated batch of N x B. In the generators' step the discriminators judge without learning,
+under `no_sync` (SEIGAN.frozen_discriminators), so their wrappers neither expect nor send gradients there.
 Rank 0 alone writes checkpoints and logs; validation masks are gathered from every rank's shard of the split.
 """
 from __future__ import annotations
@@ -82,21 +81,12 @@ def shutdown(ctx: Context) -> None:
         dist.destroy_process_group()
 
 
-def average_gradients(modules: list, world: int) -> None:
-    """Average the gradients of `modules` over the ranks in one flat all-reduce (a parameter without a gradient
-    counts as zero on that rank, so that every rank sends the same shapes)."""
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    if world <= 1 or not params:
-        return
-    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= world
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.grad = flat[offset:offset + n].view_as(p).clone()
-        offset += n
+def wrap(model, device: torch.device) -> None:
+    """One DistributedDataParallel per network of `model` (it also broadcasts rank 0's weights to every rank)."""
+    from torch.nn.parallel import DistributedDataParallel
+    ids = [device.index] if device.type == "cuda" else None
+    # broadcast_buffers off: InstanceNorm keeps no running statistics, so there is nothing to broadcast
+    model.wrap_networks(lambda net: DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False))
 
 
 def mean_record(record: dict, ctx: Context) -> dict:
@@ -116,15 +106,6 @@ def gather_objects(obj, ctx: Context) -> list:
     out = [None] * ctx.world
     dist.all_gather_object(out, obj)
     return out
-
-
-def broadcast_parameters(modules: list, ctx: Context) -> None:
-    """Start every rank from rank 0's weights (they are equal by seeding already; this makes sure)."""
-    if not ctx.active:
-        return
-    for m in modules:
-        for t in list(m.parameters()) + list(m.buffers()):
-            dist.broadcast(t.data, src=0)
 
 
 def barrier(ctx: Context) -> None:

@@ -3,6 +3,7 @@ discriminators from their fake pools. Ablation switches come from `VariantConfig
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import torch
@@ -13,6 +14,14 @@ from seigan import losses as L
 from seigan import networks
 from seigan.config import ConfigError, LossConfig, ModelConfig, TrainConfig, VariantConfig
 from seigan.pool import ImagePool
+
+
+NETWORKS = ("seg", "enh", "inp", "d_bg", "d_obj")
+
+
+def plain(net: nn.Module | None) -> nn.Module | None:
+    """The network itself, also when wrapped for multi-process training."""
+    return getattr(net, "module", net)
 
 
 def paste(m: torch.Tensor, obj: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
@@ -65,14 +74,31 @@ class SEIGAN(nn.Module):
         self.steps_before = 0  # steps of an earlier phase this run continues (the warm start's), for the ramp
         # a moving average of G_seg's weights gives the mask used at inference: GAN training oscillates
         self.seg_ema = copy.deepcopy(self.seg).requires_grad_(False) if train.ema > 0 else None
-        # set by multi-process training: averages the gradients of a list of networks over the ranks
-        self.grad_sync = None
 
     def reseed(self, seed: int) -> None:
         """Give this process its own fake pools and noise (one seed per rank; the weights stay as they are)."""
         self.pool_bg.rng.seed(seed + 1)
         self.pool_obj.rng.seed(seed + 2)
         self.noise_rng.manual_seed(seed + 3)
+
+    def wrap_networks(self, wrap) -> None:
+        """Replace each network by `wrap(network)`: multi-process training gives each its own
+        DistributedDataParallel (never G and D in one wrapper). Checkpoints keep the plain networks."""
+        for name in NETWORKS:
+            net = getattr(self, name)
+            if net is not None:
+                setattr(self, name, wrap(net))
+
+    def frozen_discriminators(self) -> contextlib.ExitStack:
+        """The generators' step: D_bg and D_obj judge without learning, so no gradient accumulates in them and,
+        when wrapped for multi-process training, they neither expect nor send one (`no_sync`)."""
+        stack = contextlib.ExitStack()
+        for d in (self.d_bg, self.d_obj):
+            d.requires_grad_(False)
+            stack.callback(d.requires_grad_, True)
+            if hasattr(d, "no_sync"):
+                stack.enter_context(d.no_sync())
+        return stack
 
     def generators(self) -> list:
         return [n for n in (self.seg, self.enh, self.inp) if n is not None]
@@ -201,23 +227,18 @@ class SEIGAN(nn.Module):
     def generator_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple:
         """Update G_seg, G_enh and G_inp; the discriminators are frozen so no gradient accumulates in them.
         Returns the forward outputs (detached) and the named losses with their weighted total."""
-        for d in (self.d_bg, self.d_obj):
-            d.requires_grad_(False)
-        with self.autocast(x):
-            out = self(x, y)
-            lo = self.generator_losses(out, x, y)
-            lo["g_total"] = sum(self.weight(k) * val for k, val in lo.items())
-        self.opt_g.zero_grad(set_to_none=True)
-        lo["g_total"].backward()
-        if self.grad_sync is not None:
-            self.grad_sync(self.generators())
+        with self.frozen_discriminators():
+            with self.autocast(x):
+                out = self(x, y)
+                lo = self.generator_losses(out, x, y)
+                lo["g_total"] = sum(self.weight(k) * val for k, val in lo.items())
+            self.opt_g.zero_grad(set_to_none=True)
+            lo["g_total"].backward()
         self.opt_g.step()
         if self.seg_ema is not None:
             with torch.no_grad():
                 for e, p in zip(self.seg_ema.parameters(), self.seg.parameters()):
                     e.lerp_(p, 1 - self.cfg_train.ema)
-        for d in (self.d_bg, self.d_obj):
-            d.requires_grad_(True)
         return {k: t.detach() for k, t in out.items()}, lo
 
     def discriminator_step(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
@@ -226,8 +247,6 @@ class SEIGAN(nn.Module):
             ld = self.discriminator_losses(out, x, y)
         self.opt_d.zero_grad(set_to_none=True)
         (ld["d_bg"] + ld["d_obj"]).backward()
-        if self.grad_sync is not None:
-            self.grad_sync([self.d_bg, self.d_obj])
         self.opt_d.step()
         return ld
 
@@ -258,9 +277,7 @@ class SEIGAN(nn.Module):
 
     # -- state for checkpoints -------------------------------------------------------------------------
     def full_state(self) -> dict:
-        nets = {k: n.state_dict() for k, n in (("seg", self.seg), ("enh", self.enh), ("inp", self.inp),
-                                               ("d_bg", self.d_bg), ("d_obj", self.d_obj),
-                                               ("seg_ema", self.seg_ema)) if n is not None}
+        nets = {k: plain(getattr(self, k)).state_dict() for k in (*NETWORKS, "seg_ema") if getattr(self, k) is not None}
         return {"nets": nets, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
                 "pool_bg": self.pool_bg.state_dict(), "pool_obj": self.pool_obj.state_dict(),
@@ -268,7 +285,7 @@ class SEIGAN(nn.Module):
 
     def load_full_state(self, state: dict) -> None:
         for k, sd in state["nets"].items():
-            getattr(self, k).load_state_dict(sd)
+            plain(getattr(self, k)).load_state_dict(sd)
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.sched_g.load_state_dict(state["sched_g"])

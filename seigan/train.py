@@ -179,7 +179,6 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
     gen = torch.Generator().manual_seed(tc.seed + 10 + 1000 * ctx.rank)
     if ctx.active:
         model.reseed(tc.seed + 1000 * ctx.rank)
-        model.grad_sync = lambda nets: distributed.average_gradients(nets, ctx.world)
     history, val_rows, start, seconds = [], [], 0, 0.0
     last = ckpt_dir / "last.pt"
     resumed = False
@@ -207,8 +206,9 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
         model.to(device)
         if ctx.main:
             print(f"{variant}: starting from the warm start {warm_start}")
-    distributed.broadcast_parameters(model.generators() + [model.d_bg, model.d_obj], ctx)
     fast_path(model, tc)
+    if ctx.active:
+        distributed.wrap(model, device)
 
     def save(step: int) -> None:
         ranks = distributed.gather_objects(rank_state(model, gen), ctx) if ctx.active else None

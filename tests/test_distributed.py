@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 B = 2  # per-rank batch
 
 
-def tiny_model(vgg=None):
+def tiny_model(variant="no_enhancement"):
     from conftest import tiny_params
     from seigan.model import SEIGAN
     p = tiny_params(train={"pool_size": 0}, loss={"paste_shift": 0.0})  # no per-rank randomness in the step
-    return SEIGAN(p.model, p.loss, p.train, p.variant("no_enhancement"), vgg=vgg, with_texture=False)
+    return SEIGAN(p.model, p.loss, p.train, p.variant(variant), with_texture=False)
 
 
 def batches(steps: int) -> list:
@@ -34,41 +34,49 @@ def batches(steps: int) -> list:
             for _ in range(steps)]
 
 
-def flat_grads(nets) -> torch.Tensor:
-    return torch.cat([p.grad.reshape(-1) if p.grad is not None else torch.zeros(p.numel())
-                      for n in nets for p in n.parameters()])
+def record_gradients(model) -> list:
+    """The flat gradients each optimiser is about to apply (after DDP's averaging), generators then discriminators."""
+    grads = []
+
+    def hook(opt, *_):
+        grads.append(torch.cat([p.grad.reshape(-1) if p.grad is not None else torch.zeros(p.numel())
+                                for group in opt.param_groups for p in group["params"]]))
+    model.opt_g.register_step_pre_hook(hook)
+    model.opt_d.register_step_pre_hook(hook)
+    return grads
 
 
-def worker(rank: int, world: int, init: str, out: str) -> None:
+def worker(rank: int, world: int, init: str, out: str, variant: str) -> None:
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
     torch.set_num_threads(1)
-    model, grads = tiny_model(), []
-
-    def sync(nets):
-        distributed.average_gradients(nets, world)
-        grads.append(flat_grads(nets))
-    model.grad_sync = sync
+    model = tiny_model(variant)
+    distributed.wrap(model, torch.device("cpu"))  # what training does under torchrun
+    grads = record_gradients(model)
     for x, y in batches(3):
         model.step(x[rank * B:(rank + 1) * B], y[rank * B:(rank + 1) * B])
-    torch.save({"params": {k: v.clone() for k, v in model.state_dict().items()}, "grads": grads[:2]},
-               f"{out}.{rank}")
+    torch.save({"nets": model.full_state()["nets"], "grads": grads[:2]}, f"{out}.{rank}")
     dist.destroy_process_group()
 
 
-def test_two_gloo_ranks_equal_one_process_on_the_whole_batch(tmp_path):
-    """The first step's averaged gradients (generators, then discriminators) equal those of one process on the
-    concatenated batch; after three steps both ranks hold the same weights, bit for bit."""
-    mp.spawn(worker, args=(2, f"file://{tmp_path / 'init'}", str(tmp_path / "run")), nprocs=2)
+@pytest.mark.parametrize("variant", ["no_enhancement", "full"])
+def test_two_gloo_ranks_equal_one_process_on_the_whole_batch(tmp_path, variant):
+    """One DDP wrapper per network: the first step's averaged gradients (generators, then discriminators) equal
+    those of one process on the concatenated batch; after three steps both ranks hold the same weights, bit for
+    bit. (`full` draws G_enh's noise per rank, so its gradients are not compared, only the ranks' agreement.)"""
+    mp.spawn(worker, args=(2, f"file://{tmp_path / 'init'}", str(tmp_path / "run"), variant), nprocs=2)
     r0, r1 = torch.load(tmp_path / "run.0"), torch.load(tmp_path / "run.1")
-    model, grads = tiny_model(), []
-    model.grad_sync = lambda nets: grads.append(flat_grads(nets))
+    for net, sd in r0["nets"].items():
+        for k, v in sd.items():
+            assert torch.equal(v, r1["nets"][net][k]), (net, k)  # the ranks never drift apart
+    if variant != "no_enhancement":
+        return
+    model = tiny_model(variant)
+    grads = record_gradients(model)
     x, y = batches(1)[0]
     model.step(x, y)
     for dist_g, one_g in zip(r0["grads"], grads[:2]):
         assert one_g.abs().max() > 0
         assert torch.allclose(dist_g, one_g, rtol=1e-4, atol=1e-6 * float(one_g.abs().max()))
-    for k, v in r0["params"].items():
-        assert torch.equal(v, r1["params"][k]), k  # the ranks never drift apart
 
 
 def make_repo(tmp: Path, built_data, **train_changes) -> Path:

@@ -12,7 +12,7 @@ from seigan import baselines, config, metrics, runs, train
 from synthetic import shapes_split
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZE, WARM_STEPS, FULL_STEPS = 32, 800, 40
+SIZE, WARM_STEPS, FULL_STEPS = 32, 800, 20
 
 
 def small_recipe() -> config.Params:
