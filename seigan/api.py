@@ -21,7 +21,7 @@ from PIL import Image
 
 from seigan import checkpoint as ckpt
 from seigan import config, runs
-from seigan.data.layout import DataError, open_image
+from seigan.data.layout import DataError, open_image, to_tensor
 from seigan.model import SEIGAN
 
 BOX_FILL = 0.65              # the box's longer side / the crop's side
@@ -112,10 +112,8 @@ def cut(image: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
 
 
 def to_model(patch: np.ndarray, resolution: int, device) -> torch.Tensor:
-    """uint8 (S, S, 3) -> (1, 3, R, R) in [-1, 1], resized as the training data were (antialiased bilinear)."""
-    t = torch.from_numpy(np.ascontiguousarray(patch)).float().permute(2, 0, 1)[None] / 255.0
-    t = F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-    return (t.clamp(0, 1) * 2 - 1).to(device)
+    """uint8 (S, S, 3) -> (1, 3, R, R) in [-1, 1], resized as the training data were."""
+    return to_tensor([patch], resolution, False).to(device)
 
 
 def from_model(t: torch.Tensor, side: int, images: bool = True) -> np.ndarray:
@@ -152,11 +150,16 @@ def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None 
     return model.predict(x, yt), (left, top, side)
 
 
+def read_object(image, box) -> tuple:
+    """The object photo as (H, W, 3) uint8 and its checked box."""
+    img = read_rgb(image)
+    return img, check_box(box, img.shape[1], img.shape[0], str(image) if isinstance(image, (str, Path)) else "image")
+
+
 def segment(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
     """The object's soft mask, (H, W) uint8 (255 = object), the size of the photo; 0 outside the crop."""
     model = _model(checkpoint, device)
-    img = read_rgb(image)
-    box = check_box(box, img.shape[1], img.shape[0], str(image) if isinstance(image, (str, Path)) else "image")
+    img, box = read_object(image, box)
     out, (left, top, side) = _predict(model, img, box)
     m = from_model(out["m"], side, images=False)
     full = np.zeros(img.shape[:2] + (1,), np.uint8)
@@ -166,8 +169,7 @@ def segment(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
 def remove(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
     """The photo with the object inpainted away by G_inp, (H, W, 3) uint8; pixels where the mask is 0 untouched."""
     model = _model(checkpoint, device)
-    img = read_rgb(image)
-    box = check_box(box, img.shape[1], img.shape[0], str(image) if isinstance(image, (str, Path)) else "image")
+    img, box = read_object(image, box)
     out, (left, top, side) = _predict(model, img, box)
     return blend(img, from_model(out["x_hat"], side), from_model(out["m"], side, images=False), left, top)
 
@@ -178,9 +180,8 @@ def compose(image, box, background, checkpoint=None, device: str = "cpu", at: tu
     background's centre) and its size times `scale`; G_enh's composite is blended in with the mask, so the
     background is untouched where the mask is 0. Returns (Hb, Wb, 3) uint8."""
     model = _model(checkpoint, device)
-    img, bg = read_rgb(image), read_rgb(background, "background")
-    name = str(image) if isinstance(image, (str, Path)) else "image"
-    box = check_box(box, img.shape[1], img.shape[0], name)
+    img, box = read_object(image, box)
+    bg = read_rgb(background, "background")
     if not scale > 0:
         raise InputError(f"--scale must be > 0, got {scale}")
     hb, wb = bg.shape[:2]

@@ -28,7 +28,6 @@ class DistributedError(ValueError):
 class Context:
     rank: int = 0
     world: int = 1
-    local_rank: int = 0
 
     @property
     def active(self) -> bool:
@@ -73,7 +72,7 @@ def setup(nproc: int, backend: str, device: torch.device) -> tuple:
         torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend)
-    return Context(rank, world, local), device
+    return Context(rank, world), device
 
 
 def shutdown(ctx: Context) -> None:
@@ -106,8 +105,3 @@ def gather_objects(obj, ctx: Context) -> list:
     out = [None] * ctx.world
     dist.all_gather_object(out, obj)
     return out
-
-
-def barrier(ctx: Context) -> None:
-    if ctx.active:
-        dist.barrier()

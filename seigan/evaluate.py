@@ -24,13 +24,6 @@ def collapse_stats(m: torch.Tensor) -> dict:
             "frac_empty": stats["empty"], "frac_full": stats["full"]}
 
 
-def batched(fn, tensors: tuple, batch: int, device) -> dict:
-    """Run `fn` (returning a dict of tensors) over chunks of `tensors` on `device`; results on the CPU."""
-    parts = [{k: v.cpu() for k, v in fn(*(c.to(device) for c in chunks)).items()}
-             for chunks in zip(*(t.split(batch) for t in tensors))]
-    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-
-
 @dataclass
 class TestSet:
     split: Split
@@ -78,7 +71,7 @@ def evaluate_variants(params, names, ts: TestSet, realism: Realism, device, res:
     for name in names:
         state = checkpoint.load(runs.last_checkpoint(name))
         model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
-        out = batched(model.predict, (ts.split.x, ts.y), params.eval.batch_size, device)
+        out = runs.batched(model.predict, (ts.split.x, ts.y), params.eval.batch_size, device)
         res["masks"][name] = out["m"]
         res["segmentation"][name] = ts.seg_entry(out["m"])
         res["inpainting"][name] = metrics.hole_metrics(out["x_hat"], ts.split.clean, ts.hole, with_n=False)

@@ -103,9 +103,6 @@ class SEIGAN(nn.Module):
     def generators(self) -> list:
         return [n for n in (self.seg, self.enh, self.inp) if n is not None]
 
-    def generator_parameters(self) -> list:
-        return [p for n in self.generators() for p in n.parameters()]
-
     def noise(self, like: torch.Tensor) -> torch.Tensor:
         b, _, h, w = like.shape
         return torch.randn(b, self.cfg_model.noise_channels, h, w, generator=self.noise_rng).to(like.device)

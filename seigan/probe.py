@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     try:
         params = config.parse(apply_overrides(config.read_yaml(args.params), args.set), args.profile)
         device = config.torch_device(params.train.device)
-        name = train.runs.WARMUP if args.variant == "core" else args.variant
+        name = runs.WARMUP if args.variant == "core" else args.variant
         variant = runs.switches(params, name)
         run = runs.run_config(params, name)  # trained as the pipeline trains the warm start or the variant
     except (config.ConfigError, FileNotFoundError) as err:
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
         due = step % args.eval_steps == 0 if args.eval_steps else train_s - t_eval >= args.eval_seconds
         if due or done:
             t_eval = train_s
-            masks = train.predict_masks(model, val.x, device)
+            masks = runs.predict_masks(model, val.x, device)
             iou = metrics.mean_se(metrics.iou_per_image(masks, val.mask))[0]
             line = json.dumps({"label": args.label, "step": step, "minutes": round(train_s / 60, 2),
                                "val_iou": round(iou, 4),

@@ -123,9 +123,16 @@ def load_trained(ckpt_dir: str | Path, device="cpu", state: dict | None = None) 
 
 
 @torch.no_grad()
+def batched(fn, tensors: tuple, batch: int, device) -> dict:
+    """Run `fn` (returning a dict of tensors) over chunks of `tensors` on `device`; results on the CPU."""
+    parts = [{k: v.cpu() for k, v in fn(*(c.to(device) for c in chunks)).items()}
+             for chunks in zip(*(t.split(batch) for t in tensors))]
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+
+
 def batched_masks(segment, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
     """Masks of `images` from `segment` (images -> masks), run in chunks on `device`; returned on the CPU."""
-    return torch.cat([segment(chunk.to(device)).cpu() for chunk in images.split(batch)])
+    return batched(lambda chunk: {"m": segment(chunk)}, (images,), batch, device)["m"]
 
 
 def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:

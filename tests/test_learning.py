@@ -52,3 +52,15 @@ def test_recipe_learns_a_mask_that_beats_the_box(tmp_path):
     assert full["step"] == FULL_STEPS
     assert full["final_val_iou"] > box + 0.15, (full, box)
     assert mask_contrast(tmp_path / "full", data[1]) > 0.4
+
+
+def test_probe_prints_a_validation_line(built_data, tmp_path):
+    """`python -m seigan.probe` trains a recipe and reports validation IoU and mask statistics as JSON lines."""
+    import json
+
+    from seigan import probe
+    out = tmp_path / "probe.jsonl"
+    assert probe.main(["core", "--profile", "tiny", "--steps", "2", "--eval-steps", "2", "--params",
+                       str(ROOT / "params.yaml"), "--out", str(out)]) == 0
+    line = json.loads(out.read_text().splitlines()[-1])
+    assert line["step"] == 2 and 0 <= line["val_iou"] <= 1 and {"soft", "mask_mean"} <= set(line)

@@ -77,6 +77,9 @@ def import_folder(images: str | Path, annotations: str | Path, out: str | Path, 
         log(f"skip {images / file}: {reason}")
         skipped[reason.split(" (")[0]] += 1
 
+    def square(im: Image.Image, crop: tuple) -> Image.Image:  # a square crop at the output resolution
+        return im.crop(crop).resize((resolution,) * 2, Image.BILINEAR)
+
     def why(err: DataError) -> str:  # "<path>: <reason>" -> "<reason>"; skip() names the file already
         return str(err).split(": ", 1)[-1]
 
@@ -109,16 +112,15 @@ def import_folder(images: str | Path, annotations: str | Path, out: str | Path, 
         left, top, side = _square_around(box, w, h, rng)
         crop, s = (left, top, left + side, top + side), resolution / side
         name = f"{written[split]:05d}.png"
-        images_of = {X: photo.crop(crop).resize((resolution,) * 2, Image.BILINEAR)}
+        images_of = {X: square(photo, crop)}
         if mask is not None:
-            images_of[MASK] = mask.crop(crop).resize((resolution,) * 2, Image.BILINEAR)
+            images_of[MASK] = square(mask, crop)
         box_px = [round((x0 - left) * s), round((y0 - top) * s), round((x1 - left) * s), round((y1 - top) * s)]
         writers[split].add_object(name, images_of, box_px, [file])
         for _ in range(20):  # a background crop of the same photo that overlaps none of its boxes
             bx, by = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
             if all(bx + side <= b[0] or b[2] <= bx or by + side <= b[1] or b[3] <= by for b in boxes_of[file]):
-                writers[split].add_background(name, photo.crop((bx, by, bx + side, by + side))
-                                              .resize((resolution,) * 2, Image.BILINEAR))
+                writers[split].add_background(name, square(photo, (bx, by, bx + side, by + side)))
                 break
         written[split] += 1
     for writer in writers.values():

@@ -73,7 +73,9 @@ def read_image(path: Path, mode: str) -> np.ndarray:
     return np.asarray(open_image(path, mode))
 
 
-def _stack(arrays: list, resolution: int, is_mask: bool) -> torch.Tensor:
+def to_tensor(arrays: list, resolution: int, is_mask: bool) -> torch.Tensor:
+    """uint8 images (H, W, 3) or masks (H, W) -> (N, C, R, R), images in [-1, 1] and masks in [0, 1], resized with
+    antialiased bilinear filtering: how every image reaches a network, in training and in use."""
     t = torch.from_numpy(np.stack(arrays)).float() / 255.0
     t = t.unsqueeze(1) if is_mask else t.permute(0, 3, 1, 2)
     if t.shape[-1] != resolution:
@@ -106,10 +108,10 @@ def load_split(root: str | Path, split: str, resolution: int, with_truth: bool =
     boxes = (boxes * resolution / size).round()
     mask = clean = None
     if with_truth:
-        mask = _stack([read_image(folder / MASK / n, "L") for n in names], resolution, True)
-        clean = _stack([read_image(folder / CLEAN / n, "RGB") for n in names], resolution, False)
-    return Split(x=_stack(xs, resolution, False),
-                 y=_stack([read_image(folder / Y / n, "RGB") for n in y_names], resolution, False),
+        mask = to_tensor([read_image(folder / MASK / n, "L") for n in names], resolution, True)
+        clean = to_tensor([read_image(folder / CLEAN / n, "RGB") for n in names], resolution, False)
+    return Split(x=to_tensor(xs, resolution, False),
+                 y=to_tensor([read_image(folder / Y / n, "RGB") for n in y_names], resolution, False),
                  boxes=boxes, mask=mask, clean=clean, names=names, source_size=size)
 
 
