@@ -2,9 +2,11 @@
 
     python benchmarks/train_step.py [--device cuda] [--sizes 64 128 256] [--steps 10] [--variant full]
 
-For each image size: eager fp32 against the fast path (bf16 autocast on a GPU, channels_last; `--compile` adds
-torch.compile), in the same run so the ratios compare. Each line gives the median step time, images/s, the share of a
-step spent waiting for data (sampling a batch from host memory and moving it to the device), peak device memory, the
+For each image size: eager fp32 (batches drawn in the training process from host memory) against the fast path
+(bf16 autocast on a GPU, channels_last, the training images kept on the GPU when they fit, else `--workers` loader
+processes with pinned memory; `--compile` adds torch.compile), in the same run so the ratios compare. Both draw their
+batches with the training loop's loader (seigan.batches). Each line gives the median step time, images/s, the share
+of a step spent waiting for data (the next batch drawn, augmented and on the device), peak device memory, the
 FLOPs of one step (torch.utils.flop_counter, forward and backward) and, on a GPU, the utilisation against the device's
 peak for that precision. Widths follow params.yaml's gpu profile (ngf 64, ndf 64, 6 residual blocks, batch 16).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import platform
@@ -21,7 +24,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from seigan import config, losses, train
+from seigan import batches, config, losses, train
 from seigan.data.layout import Split
 
 # dense peak FLOP/s by device name and precision (vendor data sheets); fp32 convs run as TF32 on these
@@ -39,33 +42,28 @@ def peak_flops(device: torch.device, precision: str):
 def random_split(n: int, size: int) -> Split:
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(n, 3, size, size, generator=g) * 2 - 1, torch.rand(n, 3, size, size, generator=g) * 2 - 1
-    return Split(x=x.pin_memory() if torch.cuda.is_available() else x, y=y, boxes=torch.zeros(n, 4), mask=None,
-                 clean=None, names=[], source_size=size)
+    return Split(x=x, y=y, boxes=torch.zeros(n, 4), mask=None, clean=None, names=[], source_size=size)
 
 
 def measure(params: config.Params, variant: str, steps: int, device, vgg, label: str) -> dict:
     tc = params.train
     model = train.SEIGAN(params.model, params.loss, tc, params.variant(variant), vgg=vgg).to(device)
     train.fast_path(model, tc)
-    data = random_split(64, params.model.resolution)
-    gen = torch.Generator().manual_seed(1)
-
-    def batch():
-        x, y = train.sample_batch(data, tc.batch_size, gen, tc.flip, tc.zoom)
-        return train.to_device(x, device, tc), train.to_device(y, device, tc)
+    data = random_split(256, params.model.resolution)
+    stream = batches.loader(data, tc, device, itertools.count(1))  # the training loop's loader
 
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-    for _ in range(3):  # warm-up: allocation, cuDNN autotuning, compilation
-        model.step(*batch())
+    for _ in range(3):  # warm-up: allocation, cuDNN autotuning, compilation, loader workers starting
+        model.step(*next(stream))
     sync()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     step_t, wait_t = [], []
     for _ in range(steps):
         t0 = time.perf_counter()
-        xb, yb = batch()
+        xb, yb = next(stream)
         sync()
         t1 = time.perf_counter()
         model.step(xb, yb)
@@ -74,11 +72,13 @@ def measure(params: config.Params, variant: str, steps: int, device, vgg, label:
         wait_t.append(t1 - t0)
         step_t.append(t2 - t0)
     with FlopCounterMode(display=False) as counter:
-        model.step(*batch())
+        model.step(*next(stream))
     flops = counter.get_total_flops()
     step = statistics.median(step_t)
     peak = peak_flops(device, "bf16" if tc.amp and device.type == "cuda" else "fp32")
+    on_device = batches.keep_on_device(tc, data.x.nbytes + data.y.nbytes, device)
     return {"config": label, "variant": variant, "resolution": params.model.resolution, "batch": tc.batch_size,
+            "data": "device" if on_device else f"host, {tc.workers} workers",
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine(),
             "s_per_step": round(step, 5), "images_per_s": round(tc.batch_size / step, 2),
             "data_wait_share": round(statistics.median(wait_t) / step, 4),
@@ -97,15 +97,17 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--profile", default="gpu", help="the params.yaml profile whose widths are used")
     ap.add_argument("--compile", action="store_true", help="also time the fast path with torch.compile")
+    ap.add_argument("--workers", type=int, default=2, help="the fast path's loader workers (when data stay on the host)")
     ap.add_argument("--vgg", help="VGG weights for the texture loss (default: params.yaml's train.vgg_weights)")
     args = ap.parse_args(argv)
     base = config.load(profile=args.profile)
     device = config.torch_device(args.device)
     vgg = losses.load_vgg(args.vgg or base.train.vgg_weights).to(device)
-    configs = {"eager_fp32": dict(amp=False, channels_last=False, compile=False),
-               "fast": dict(amp=True, channels_last=True, compile=False)}
+    eager = dict(amp=False, channels_last=False, compile=False, workers=0, data_on="host")
+    fast = dict(amp=True, channels_last=True, compile=False, workers=args.workers, data_on="auto")
+    configs = {"eager_fp32": eager, "fast": fast}
     if args.compile:
-        configs["fast_compiled"] = dict(amp=True, channels_last=True, compile=True)
+        configs["fast_compiled"] = {**fast, "compile": True}
     for size in args.sizes:
         depth = max(2, int(math.log2(size // 4)))  # the U-Net's bottleneck at 4x4
         model = dataclasses.replace(base.model, resolution=size, seg_depth=depth, d_layers=3 if size >= 128 else 2)

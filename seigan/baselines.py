@@ -67,7 +67,7 @@ def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfi
     augmentation. Returns the network and its validation curve (rows of step, val_iou) when `val` is given."""
     from seigan.metrics import iou_per_image
     from seigan.runs import batched_masks
-    from seigan.train import random_flip, random_zoom
+    from seigan.batches import random_flip, random_zoom
     gen = torch.Generator().manual_seed(train_cfg.seed + 20)
     seg = networks.make_seg(model_cfg, seed=train_cfg.seed).to(device)
     opt = torch.optim.Adam(seg.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2))

@@ -105,6 +105,8 @@ class TrainConfig:
     compile: bool = False          # torch.compile every network
     nproc: int = 1                 # processes (one per device); > 1 trains under torchrun, global batch nproc x batch_size
     backend: str = "auto"          # torch.distributed backend: auto (nccl on cuda, gloo on cpu) | gloo | nccl
+    workers: int = 0               # loader processes drawing batches from host memory (0 = the training process)
+    data_on: str = "auto"          # training images in host or device memory: auto (device when they fit) | host | device
 
 
 @dataclass

@@ -13,6 +13,7 @@ variant of params.yaml. `--set section.key=value` overrides params (YAML values)
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -20,7 +21,7 @@ import time
 import torch
 import yaml
 
-from seigan import config, metrics, runs, train
+from seigan import batches, config, metrics, runs, train
 from seigan.data.layout import load_split
 from seigan.paths import resolve
 
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
         name = runs.WARMUP if args.variant == "core" else args.variant
         variant = runs.switches(params, name)
         run = runs.run_config(params, name)  # trained as the pipeline trains the warm start or the variant
+        batches.check_settings(params.train)
     except (config.ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -74,13 +76,12 @@ def main(argv=None) -> int:
         train.load_networks(model, args.init)
         model.steps_before = params.train.warmup_steps  # a warm start's binarisation ramp is over
     train.fast_path(model.to(device), tc)
-    gen = torch.Generator().manual_seed(params.train.seed + 10)
+    stream = batches.loader(data, tc, device, itertools.count(1))  # the training loop's batches
     t_eval, step, train_s = 0.0, 0, 0.0
     budget = args.minutes * 60
     while True:
         t0 = time.perf_counter()
-        x, y = train.sample_batch(data, params.train.batch_size, gen, params.train.flip, params.train.zoom)
-        model.step(train.to_device(x, device, tc), train.to_device(y, device, tc))
+        model.step(*next(stream))
         if device.type == "cuda":
             torch.cuda.synchronize()
         step += 1

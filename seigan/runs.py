@@ -90,7 +90,7 @@ def run_config(params: config.Params, name: str) -> dict:
 
 
 # Settings that change where or how often a run reports, not what it learns: a checkpoint resumes across them.
-BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every", "backend")
+BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every", "backend", "workers", "data_on")
 
 
 def config_hash(cfg: dict) -> str:

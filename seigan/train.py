@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from seigan import checkpoint, config, distributed, metrics, runs
+from seigan import batches, checkpoint, config, distributed, metrics, runs
 from seigan.data.layout import DataError, Split, load_split
 from seigan.model import SEIGAN
 from seigan.paths import repo_root, resolve
@@ -47,64 +46,19 @@ def fast_path(model: SEIGAN, tc: config.TrainConfig) -> SEIGAN:
     return model
 
 
-def to_device(t: torch.Tensor, device, tc: config.TrainConfig) -> torch.Tensor:
-    t = t.to(device, non_blocking=True)
-    return t.contiguous(memory_format=torch.channels_last) if tc.channels_last else t
-
-
 def set_seeds(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
-def random_zoom(images: torch.Tensor, zoom: float, gen: torch.Generator) -> torch.Tensor:
-    """Each image enlarged by a random factor in [1, 1 + zoom] around a random point that keeps the view inside
-    the image: more distinct x and y than the stored crops, so the discriminators overfit later."""
-    b = len(images)
-    scale = 1 / (1 + zoom * torch.rand(b, generator=gen))
-    shift = (1 - scale)[:, None] * (torch.rand(b, 2, generator=gen) * 2 - 1)
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0] = theta[:, 1, 1] = scale
-    theta[:, :, 2] = shift
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
-def random_flip(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Each image mirrored left-right with probability 1/2."""
-    f = torch.rand(len(images), generator=gen) < 0.5
-    return torch.where(f[:, None, None, None], images.flip(3), images)
-
-
-def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool, zoom: float = 0.0) -> tuple:
-    ix = torch.randint(len(data.x), (batch,), generator=gen)
-    iy = torch.randint(len(data.y), (batch,), generator=gen)
-    x, y = data.x[ix], data.y[iy]
-    if flip:
-        x, y = random_flip(x, gen), random_flip(y, gen)
-    if zoom > 0:
-        x, y = random_zoom(x, zoom, gen), random_zoom(y, zoom, gen)
-    return x, y
-
-
-def shard(data: Split, rank: int, world: int) -> Split:
-    """Rank `rank`'s share of a split (every world-th image): the distributed sampler's partition."""
-    if world <= 1:
-        return data
-    pick = lambda t: None if t is None else t[rank::world]  # noqa: E731
-    return Split(x=pick(data.x), y=pick(data.y), boxes=pick(data.boxes), mask=pick(data.mask),
-                 clean=pick(data.clean), names=data.names[rank::world], source_size=data.source_size)
-
-
-def rank_state(model: SEIGAN, gen: torch.Generator) -> dict:
-    """What differs between ranks: the sampler, torch's RNG, the noise RNG and the fake pools."""
-    return {"sampler": gen.get_state(), "torch_rng": torch.get_rng_state(), "noise_rng": model.noise_rng.get_state(),
+def rank_state(model: SEIGAN) -> dict:
+    """What differs between ranks: torch's RNG, the noise RNG and the fake pools (batches are seeded by step)."""
+    return {"torch_rng": torch.get_rng_state(), "noise_rng": model.noise_rng.get_state(),
             "pool_bg": model.pool_bg.state_dict(), "pool_obj": model.pool_obj.state_dict()}
 
 
-def load_rank_state(model: SEIGAN, gen: torch.Generator, state: dict) -> None:
-    gen.set_state(state["sampler"])
+def load_rank_state(model: SEIGAN, state: dict) -> None:
     torch.set_rng_state(state["torch_rng"])
     model.noise_rng.set_state(state["noise_rng"])
     model.pool_bg.load_state_dict(state["pool_bg"])
@@ -113,7 +67,7 @@ def load_rank_state(model: SEIGAN, gen: torch.Generator, state: dict) -> None:
 
 def validate(model: SEIGAN, val: Split, device, ctx: distributed.Context) -> dict:
     """Validation IoU and mask statistics over the whole split, each rank predicting its shard."""
-    masks = runs.predict_masks(model, shard(val, ctx.rank, ctx.world).x, device)
+    masks = runs.predict_masks(model, batches.shard(val, ctx.rank, ctx.world).x, device)
     if ctx.active:
         parts = distributed.gather_objects(masks, ctx)
         masks = torch.empty((len(val.x),) + masks.shape[1:])
@@ -130,7 +84,7 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
     networks in `warm_start` (the warm start's last.pt).
 
     Under torchrun (`train.nproc` > 1) every rank runs this function on its shard of the data; rank 0 writes the
-    checkpoint (with every rank's sampler, RNG and pool state) and the logs (docs: seigan/distributed.py).
+    checkpoint (with every rank's RNG and pool state) and the logs (docs: seigan/distributed.py).
 
     `stop_after` ends this call after that many steps (used to test resuming). Returns a summary."""
     switched = runs.switches(params, variant)  # unknown variant -> one clear line before any work
@@ -149,6 +103,7 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
             raise FileNotFoundError(f"{warm_start}: no warm-start checkpoint; train the warm start first "
                                     f"(dvc repro train_warmup, or python -m seigan.train {runs.WARMUP})")
     device = config.torch_device(tc.device)
+    batches.check_settings(tc)
     ctx, device = distributed.setup(tc.nproc, tc.backend, device)
     if ctx.world != tc.nproc:
         distributed.shutdown(ctx)
@@ -171,12 +126,11 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
         root = resolve(params.data.root)
         data = (load_split(root, "train", params.model.resolution),
                 load_split(root, "val", params.model.resolution, with_truth=True))
-    train_data, val_data = shard(data[0], ctx.rank, ctx.world), data[1]
+    train_data, val_data = batches.shard(data[0], ctx.rank, ctx.world), data[1]
     set_seeds(tc.seed + 1000 * ctx.rank)  # rank 0 draws as a single process does
     model = SEIGAN(params.model, config.from_dict(config.LossConfig, cfg["loss"], "loss"), tc, switched).to(device)
     if variant != runs.WARMUP:
         model.steps_before = tc.warmup_steps
-    gen = torch.Generator().manual_seed(tc.seed + 10 + 1000 * ctx.rank)
     if ctx.active:
         model.reseed(tc.seed + 1000 * ctx.rank)
     history, val_rows, start, seconds = [], [], 0, 0.0
@@ -187,9 +141,8 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
         if state.get("config_hash") == runs.config_hash(cfg):
             model.load_full_state(state["model"])
             if ctx.active:
-                load_rank_state(model, gen, state["ranks"][ctx.rank])
+                load_rank_state(model, state["ranks"][ctx.rank])
             else:
-                gen.set_state(state["sampler"])
                 torch.set_rng_state(state["torch_rng"])
             history, val_rows, start, seconds = state["history"], state["val"], state["step"], state["seconds"]
             resumed = True
@@ -211,10 +164,10 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
         distributed.wrap(model, device)
 
     def save(step: int) -> None:
-        ranks = distributed.gather_objects(rank_state(model, gen), ctx) if ctx.active else None
+        ranks = distributed.gather_objects(rank_state(model), ctx) if ctx.active else None
         if not ctx.main:
             return
-        state = {"model": model.full_state(), "sampler": gen.get_state(), "torch_rng": torch.get_rng_state(),
+        state = {"model": model.full_state(), "torch_rng": torch.get_rng_state(),
                  "step": step, "history": history, "val": val_rows, "seconds": seconds, "config": cfg,
                  "config_hash": runs.config_hash(cfg)}
         if ranks is not None:
@@ -226,10 +179,11 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
     if progress and end > start and ctx.main:
         from tqdm.auto import tqdm
         bar = tqdm(total=end - start, desc=variant, mininterval=5)
+    stream = batches.loader(train_data, tc, device, range(start + 1, end + 1), ctx.rank)
     for step in range(start + 1, end + 1):
         t0 = time.perf_counter()
-        x, y = sample_batch(train_data, tc.batch_size, gen, tc.flip, tc.zoom)
-        rec = distributed.mean_record(model.step(to_device(x, device, tc), to_device(y, device, tc)), ctx)
+        x, y = next(stream)
+        rec = distributed.mean_record(model.step(x, y), ctx)
         seconds += time.perf_counter() - t0
         if not all(np.isfinite(v) for v in rec.values()):
             raise FloatingPointError(f"{variant}: non-finite loss at step {step}: {rec}")
