@@ -60,6 +60,12 @@ def check_settings(nproc: int, backend: str, device: torch.device | str) -> str:
     return backend
 
 
+def group_backend(backend: str) -> str:
+    """The process group's backends: with nccl also gloo, for what is reduced from CPU tensors (each step's losses,
+    validation masks, checkpointed RNG state), which nccl alone cannot carry."""
+    return "cpu:gloo,cuda:nccl" if backend == "nccl" else backend
+
+
 def setup(nproc: int, backend: str, device: torch.device) -> tuple:
     """Join the process group when launched by torchrun; returns (Context, the device this rank uses)."""
     backend = check_settings(nproc, backend, device)
@@ -71,7 +77,7 @@ def setup(nproc: int, backend: str, device: torch.device) -> tuple:
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend)
+        dist.init_process_group(group_backend(backend))
     return Context(rank, world), device
 
 

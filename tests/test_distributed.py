@@ -170,3 +170,19 @@ def test_torchrun_with_another_process_count_than_params_is_one_line(built_data,
     res = torchrun(repo, 2, "warmup")
     assert res.returncode != 0
     assert "train.nproc is 1 but torchrun started 2" in res.stdout + res.stderr
+
+
+def test_nccl_ranks_also_get_gloo_for_what_is_reduced_on_the_cpu(monkeypatch):
+    """Under nccl the step's losses, validation masks and RNG states are CPU tensors or objects: the process group
+    must carry gloo beside nccl, or the first all_reduce fails. (No GPU here: CUDA and the group are stubbed.)"""
+    calls = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.append(("set_device", device)))
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda backend: calls.append(("init", backend)))
+    ctx, device = distributed.setup(2, "auto", torch.device("cuda"))
+    assert (ctx.rank, ctx.world, device) == (1, 2, torch.device("cuda", 1))
+    assert calls == [("set_device", torch.device("cuda", 1)), ("init", "cpu:gloo,cuda:nccl")]
