@@ -1,6 +1,6 @@
 """Time one SEIGAN training step per configuration; one JSON line each (a measurement, never an assertion).
 
-    python benchmarks/train_step.py [--device cuda] [--sizes 64 128 256] [--steps 10] [--variant full]
+    python benchmarks/train_step.py [--device cuda] [--sizes 64 128 256] [--steps 10] [--variant full] [--processes N]
 
 For each image size: eager fp32 (batches drawn in the training process from host memory) against the fast path
 (bf16 autocast on a GPU, channels_last, the training images kept on the GPU when they fit, else `--workers` loader
@@ -9,6 +9,8 @@ batches with the training loop's loader (seigan.batches). Each line gives the me
 of a step spent waiting for data (the next batch drawn, augmented and on the device), peak device memory, the
 FLOPs of one step (torch.utils.flop_counter, forward and backward) and, on a GPU, the utilisation against the device's
 peak for that precision. Widths follow params.yaml's gpu profile (ngf 64, ndf 64, 6 residual blocks, batch 16).
+With `--processes N` it runs under torchrun as training does (one DistributedDataParallel per network, batch per
+process); images/s then counts all N processes.
 """
 from __future__ import annotations
 
@@ -19,12 +21,14 @@ import json
 import math
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from seigan import batches, config, losses, train
+from seigan import batches, config, distributed, losses, train
 from seigan.data.layout import Split
 
 # dense peak FLOP/s by device name and precision (vendor data sheets); fp32 convs run as TF32 on these
@@ -45,10 +49,13 @@ def random_split(n: int, size: int) -> Split:
     return Split(x=x, y=y, boxes=torch.zeros(n, 4), mask=None, clean=None, names=[], source_size=size)
 
 
-def measure(params: config.Params, variant: str, steps: int, device, vgg, label: str) -> dict:
+def measure(params: config.Params, variant: str, steps: int, device, vgg, label: str,
+            ctx: distributed.Context) -> dict:
     tc = params.train
     model = train.SEIGAN(params.model, params.loss, tc, params.variant(variant), vgg=vgg).to(device)
     train.fast_path(model, tc)
+    if ctx.active:  # as training under torchrun: one DistributedDataParallel per network
+        distributed.wrap(model, device)
     data = random_split(256, params.model.resolution)
     stream = batches.loader(data, tc, device, itertools.count(1))  # the training loop's loader
 
@@ -78,9 +85,10 @@ def measure(params: config.Params, variant: str, steps: int, device, vgg, label:
     peak = peak_flops(device, "bf16" if tc.amp and device.type == "cuda" else "fp32")
     on_device = batches.keep_on_device(tc, data.x.nbytes + data.y.nbytes, device)
     return {"config": label, "variant": variant, "resolution": params.model.resolution, "batch": tc.batch_size,
+            "processes": ctx.world, "threads": torch.get_num_threads(),
             "data": "device" if on_device else f"host, {tc.workers} workers",
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine(),
-            "s_per_step": round(step, 5), "images_per_s": round(tc.batch_size / step, 2),
+            "s_per_step": round(step, 5), "images_per_s": round(ctx.world * tc.batch_size / step, 2),
             "data_wait_share": round(statistics.median(wait_t) / step, 4),
             "peak_mem_gib": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 3) if device.type == "cuda" else None,
             "gflop_per_step": round(flops / 1e9, 1),
@@ -99,9 +107,18 @@ def main(argv=None) -> None:
     ap.add_argument("--compile", action="store_true", help="also time the fast path with torch.compile")
     ap.add_argument("--workers", type=int, default=2, help="the fast path's loader workers (when data stay on the host)")
     ap.add_argument("--vgg", help="VGG weights for the texture loss (default: params.yaml's train.vgg_weights)")
+    ap.add_argument("--processes", type=int, default=1, help="processes (one per GPU), started with torchrun: the "
+                    "scaling efficiency is images/s at N / (N x images/s at 1)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
     args = ap.parse_args(argv)
+    if args.processes > 1 and not distributed.launched():
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.processes}",
+               __file__, *(sys.argv[1:] if argv is None else argv)]
+        sys.exit(subprocess.call(cmd))
+    if args.threads:
+        torch.set_num_threads(args.threads)
     base = config.load(profile=args.profile)
-    device = config.torch_device(args.device)
+    ctx, device = distributed.setup(args.processes, "auto", config.torch_device(args.device))
     vgg = losses.load_vgg(args.vgg or base.train.vgg_weights).to(device)
     eager = dict(amp=False, channels_last=False, compile=False, workers=0, data_on="host")
     fast = dict(amp=True, channels_last=True, compile=False, workers=args.workers, data_on="auto")
@@ -114,7 +131,10 @@ def main(argv=None) -> None:
         for label, switches in configs.items():
             tc = dataclasses.replace(base.train, batch_size=args.batch, device=device.type, **switches)
             params = dataclasses.replace(base, model=model, train=tc)
-            print(json.dumps(measure(params, args.variant, args.steps, device, vgg, label)), flush=True)
+            line = measure(params, args.variant, args.steps, device, vgg, label, ctx)
+            if ctx.main:
+                print(json.dumps(line), flush=True)
+    distributed.shutdown(ctx)
 
 
 if __name__ == "__main__":

@@ -89,9 +89,12 @@ def shutdown(ctx: Context) -> None:
 def wrap(model, device: torch.device) -> None:
     """One DistributedDataParallel per network of `model` (it also broadcasts rank 0's weights to every rank)."""
     from torch.nn.parallel import DistributedDataParallel
+    import inspect
     ids = [device.index] if device.type == "cuda" else None
-    # broadcast_buffers off: InstanceNorm keeps no running statistics, so there is nothing to broadcast
-    model.wrap_networks(lambda net: DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False))
+    # no buffer sync before each forward: InstanceNorm keeps no running statistics (newer torch renamed the option)
+    renamed = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    no_sync = {"forward_sync_buffers" if renamed else "broadcast_buffers": False}
+    model.wrap_networks(lambda net: DistributedDataParallel(net, device_ids=ids, **no_sync))
 
 
 def mean_record(record: dict, ctx: Context) -> dict:
