@@ -44,11 +44,13 @@ def random_flip(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(f[:, None, None, None], images.flip(3), images)
 
 
-def sample_batch(data: Split, batch: int, gen: torch.Generator, flip: bool, zoom: float = 0.0) -> tuple:
-    """`batch` objects x and backgrounds y drawn independently (the data are unpaired), then augmented."""
-    ix = torch.randint(len(data.x), (batch,), generator=gen)
-    iy = torch.randint(len(data.y), (batch,), generator=gen)
-    x, y = data.x[ix.to(data.x.device)], data.y[iy.to(data.y.device)]
+def sample_batch(xs: torch.Tensor, ys: torch.Tensor, batch: int, gen: torch.Generator, flip: bool,
+                 zoom: float = 0.0) -> tuple:
+    """`batch` objects from `xs` and backgrounds from `ys`, drawn independently (the data are unpaired), then
+    augmented. The images may sit on any device; `gen` draws on the CPU."""
+    ix = torch.randint(len(xs), (batch,), generator=gen)
+    iy = torch.randint(len(ys), (batch,), generator=gen)
+    x, y = xs[ix.to(xs.device)], ys[iy.to(ys.device)]
     if flip:
         x, y = random_flip(x, gen), random_flip(y, gen)
     if zoom > 0:
@@ -73,8 +75,7 @@ class StepBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, step: int) -> tuple:
         gen = step_generator(self.tc.seed, self.rank, step)
-        data = Split(x=self.x, y=self.y, boxes=None, mask=None, clean=None, names=[], source_size=0)
-        return sample_batch(data, self.tc.batch_size, gen, self.tc.flip, self.tc.zoom)
+        return sample_batch(self.x, self.y, self.tc.batch_size, gen, self.tc.flip, self.tc.zoom)
 
 
 def check_settings(tc: TrainConfig) -> None:
