@@ -51,12 +51,14 @@ def random_split(n: int, size: int) -> Split:
 
 def measure(params: config.Params, variant: str, steps: int, device, vgg, label: str,
             ctx: distributed.Context) -> dict:
-    tc = params.train
+    data = random_split(256, params.model.resolution)
+    # where the images go, decided once: measured after the loader moved them, the free memory would differ
+    on_device = batches.keep_on_device(params.train, data.x.nbytes + data.y.nbytes, device)
+    tc = dataclasses.replace(params.train, data_on="device" if on_device else "host")
     model = train.SEIGAN(params.model, params.loss, tc, params.variant(variant), vgg=vgg).to(device)
     train.fast_path(model, tc)
     if ctx.active:  # as training under torchrun: one DistributedDataParallel per network
         distributed.wrap(model, device)
-    data = random_split(256, params.model.resolution)
     stream = batches.loader(data, tc, device, itertools.count(1))  # the training loop's loader
 
     def sync():
@@ -83,7 +85,6 @@ def measure(params: config.Params, variant: str, steps: int, device, vgg, label:
     flops = counter.get_total_flops()
     step = statistics.median(step_t)
     peak = peak_flops(device, "bf16" if tc.amp and device.type == "cuda" else "fp32")
-    on_device = batches.keep_on_device(tc, data.x.nbytes + data.y.nbytes, device)
     return {"config": label, "variant": variant, "resolution": params.model.resolution, "batch": tc.batch_size,
             "processes": ctx.world, "threads": torch.get_num_threads(),
             "data": "device" if on_device else f"host, {tc.workers} workers",

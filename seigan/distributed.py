@@ -2,11 +2,10 @@
 `torchrun --standalone --nproc_per_node=N -m seigan.train VARIANT` (or by `train.nproc: N` in params.yaml, which
 makes the notebook and the DVC stage start torchrun themselves). The training loop is the same in both cases.
 
-Each rank trains on its own shard of the training set with its own batches (seeded by rank and step, seigan/batches.py),
-noise and fake pools. Every network (G_seg, G_enh, G_inp, D_bg, D_obj) gets its own DistributedDataParallel
-wrapper, never G and D in one: a backward
-averages the gradients of the networks it reached over the ranks, so N ranks of batch B take the step one process
-would take on the concatenated batch of N x B. In the generators' step the discriminators judge without learning,
+Each rank trains on its own shard of the training set with its own batches (seeded by rank and step,
+seigan/batches.py), noise and fake pools. Every network (G_seg, G_enh, G_inp, D_bg, D_obj) gets its own
+DistributedDataParallel wrapper, never G and D in one: a backward averages the gradients of the networks it reached
+over the ranks, so N ranks of batch B take the step one process would take on the concatenated batch of N x B. In the generators' step the discriminators judge without learning,
 under `no_sync` (SEIGAN.frozen_discriminators), so their wrappers neither expect nor send gradients there.
 Rank 0 alone writes checkpoints and logs; validation masks are gathered from every rank's shard of the split.
 """
