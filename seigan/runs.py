@@ -60,6 +60,17 @@ def data_summary_file() -> Path:
     return reports_dir() / "data" / "summary.json"
 
 
+def seed_dirs(seed: int, name: str) -> tuple:
+    """checkpoints/seeds/<seed>/<name> and reports/seeds/<seed>/<name>: a run of the seeds command
+    (`python -m seigan.seeds`), kept apart from the pipeline's own checkpoints."""
+    return resolve("checkpoints") / "seeds" / str(seed) / name, reports_dir() / "seeds" / str(seed) / name
+
+
+def seeds_file() -> Path:
+    """reports/seeds.json: the paper's variants retrained over several seeds (the report reads it when present)."""
+    return reports_dir() / "seeds.json"
+
+
 def study_dir() -> Path:
     """reports/study: the blind human-study kit."""
     return reports_dir() / "study"

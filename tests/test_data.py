@@ -142,7 +142,25 @@ def test_committed_data_dvc_matches_the_build(built_data):
     """README's first command rebuilds data/ bit for bit: data.dvc's hash is what the builder writes."""
     md5, n_files, _ = layout.dvc_dir_md5(built_data)
     assert md5 == layout.dvc_md5(ROOT / "data.dvc")
-    assert n_files == 4407
+    assert n_files == 4707
+
+
+def test_swap_is_rendered_by_the_builders_own_path(built):
+    """The true swap ŷ* and x come from one renderer: replaying the build's draws and rendering each placement onto
+    the clean background on disk gives x back, and onto y gives the swap on disk (within 1/255)."""
+    out, cfg = built
+    unpacked = sources.unpack_all()
+    stamps, _ = build.collect_stamps(unpacked["tuxpaint-stamps-default"] / sources.STAMPS_DIR, log=lambda *_: None)
+    photos = build.load_photos(unpacked)
+    folder = out / "test"
+    n = cfg.n_test
+    for name, _, placed, _, _, _ in build.composites("test", n, build.split_stamps(stamps, cfg)["test"], photos, cfg):
+        read = lambda kind: np.asarray(Image.open(folder / kind / name).convert("RGB")).astype(int)  # noqa: E731
+        x, clean, y, swap = read(layout.X), read(layout.CLEAN), read(layout.Y), read(layout.SWAP)
+        assert np.abs(build.render(placed, clean.astype(np.uint8), cfg)["x"] - x).max() <= 1
+        assert np.abs(build.render(placed, y.astype(np.uint8), cfg)["x"] - swap).max() <= 1
+        assert np.abs(swap - x).max() > 10  # a different background, so a different image
+    assert not (out / "train" / layout.SWAP).exists()  # evaluation only
 
 
 def test_package_errors_say_which(monkeypatch, tmp_path):

@@ -9,6 +9,10 @@ differs from x in a learnable way: the object's colour statistics are moved towa
 (`colour_match`), the alpha edge is feathered (`feather`), and a soft contact shadow darkens the ground
 under the object (`shadow`). The true mask is the feathered alpha: x = mask*object' + (1-mask)*shadowed
 background, where object' is the colour-matched object; `clean` is the background without the shadow.
+
+For val and test, the same placed object is also rendered onto its paired background y (same animal, size, flip
+and position, harmonised towards y): the true swap ŷ*, the exact reference for SEIGAN's enhanced composite.
+Rendering draws no random numbers, so adding it left every other file of the data set bit-identical.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from seigan.config import BuildConfig
 from seigan.data import sources
-from seigan.data.layout import CLEAN, MASK, SPLITS, X, DataError, SplitWriter, open_image, write_manifest
+from seigan.data.layout import CLEAN, MASK, SPLITS, SWAP, X, DataError, SplitWriter, open_image, write_manifest
 
 # -- objects ------------------------------------------------------------------------------------------
 def load_stamp(path: Path) -> Image.Image:
@@ -150,9 +154,14 @@ def _stats(values: np.ndarray) -> tuple:
     return np.round(v.mean(0), 2).astype(np.float32), np.round(v.std(0) + 1.0, 2).astype(np.float32)
 
 
-def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
-    """Paste one object onto one background crop with harmonisation. Returns uint8 arrays x, mask, clean,
-    the colour-matched object, the shadow map and the box (x0, y0, x1, y1; exclusive)."""
+@dataclass
+class Placement:
+    """Where and how one object sits in a crop: everything random about a composite except its background."""
+    layer: Image.Image  # RGBA at cfg.resolution: the resized, maybe flipped object at its position
+
+
+def place(stamp: Image.Image, cfg: BuildConfig, rng) -> Placement:
+    """Draw the object's size, flip and position (the only random choices of a composite)."""
     res = cfg.resolution
     frac = rng.uniform(*cfg.object_fraction)
     scale = frac * res / max(stamp.size)
@@ -163,6 +172,15 @@ def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
     left, top = int(rng.integers(0, res - w + 1)), int(rng.integers(0, res - h + 1))
     layer = Image.new("RGBA", (res, res), (0, 0, 0, 0))
     layer.paste(obj, (left, top))
+    return Placement(layer)
+
+
+def render(placed: Placement, bg: Image.Image | np.ndarray, cfg: BuildConfig) -> dict:
+    """Composite a placed object onto a background with harmonisation towards that background; no randomness,
+    so the same placement on another background is the true swap (what SEIGAN's enhanced paste should give).
+    Returns uint8 arrays x, mask, clean, the colour-matched object, the shadow map and the box (x0, y0, x1, y1;
+    exclusive)."""
+    res, layer = cfg.resolution, placed.layer
     alpha = layer.getchannel("A")
     if cfg.feather > 0:
         alpha = alpha.filter(ImageFilter.GaussianBlur(cfg.feather))
@@ -195,22 +213,42 @@ def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
             "shadow": shadow, "box": (x0, y0, x1, y1)}
 
 
+def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
+    """Paste one object onto one background crop with harmonisation: `render` of a random `place`ment."""
+    return render(place(stamp, cfg, rng), bg, cfg)
+
+
 # -- the whole build ----------------------------------------------------------------------------------
-def build_split(split: str, n: int, stamps: list, photos: list, out: Path, cfg: BuildConfig) -> None:
+def composites(split: str, n: int, stamps: list, photos: list, cfg: BuildConfig):
+    """The split's random draws, in the builder's order: (name, stamp, placement, its background crop, the paired
+    background y, their provenance). Replaying this generator re-creates every placement of a build."""
     rng = np.random.default_rng([cfg.seed, SPLITS.index(split)])
-    writer = SplitWriter(out, split, provenance=("object", "background"), y_provenance=("background",))
     order = []
     for i in range(n):
         if not order:
             order = list(rng.permutation(len(stamps)))  # every animal used equally often
         st = stamps[int(order.pop())]
         bg, bg_src = crop_background(photos, split, cfg, rng)
-        c = compose(st.image, bg, cfg, rng)
-        name = f"{i:05d}.png"
-        writer.add_object(name, {X: c["x"], MASK: c["mask"], CLEAN: c["clean"]}, c["box"], [st.relpath, bg_src])
+        placed = place(st.image, cfg, rng)
         ybg, y_src = crop_background(photos, split, cfg, rng)
+        yield f"{i:05d}.png", st, placed, bg, ybg, (bg_src, y_src)
+
+
+def build_split(split: str, n: int, stamps: list, photos: list, out: Path, cfg: BuildConfig) -> None:
+    writer = SplitWriter(out, split, provenance=("object", "background"), y_provenance=("background",))
+    for name, st, placed, bg, ybg, (bg_src, y_src) in composites(split, n, stamps, photos, cfg):
+        c = render(placed, bg, cfg)
+        writer.add_object(name, {X: c["x"], MASK: c["mask"], CLEAN: c["clean"]}, c["box"], [st.relpath, bg_src])
         writer.add_background(name, ybg, [y_src])
+        if split != "train":  # evaluation only: object i moved onto background i, harmonised towards it
+            writer.save(SWAP, name, render(placed, ybg, cfg)["x"])
     writer.close()
+
+
+def split_stamps(stamps: list, cfg: BuildConfig) -> dict:
+    """Each split's stamps (disjoint animals)."""
+    split_ids = split_identities([s.identity for s in stamps], cfg)
+    return {split: [s for s in stamps if s.identity in split_ids[split]] for split in SPLITS}
 
 
 def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
@@ -219,21 +257,19 @@ def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
     out = Path(out)
     unpacked = sources.unpack_all()
     stamps, rejected = collect_stamps(unpacked["tuxpaint-stamps-default"] / sources.STAMPS_DIR, log)
-    split_ids = split_identities([s.identity for s in stamps], cfg)
+    by_split = split_stamps(stamps, cfg)
     photos = load_photos(unpacked)
     tmp = out.with_name(out.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     counts = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
     for split in SPLITS:
-        chosen = [s for s in stamps if s.identity in split_ids[split]]
-        build_split(split, counts[split], chosen, photos, tmp, cfg)
-        log(f"{split}: {counts[split]} object images from {len(chosen)} animals, {counts[split]} backgrounds")
+        build_split(split, counts[split], by_split[split], photos, tmp, cfg)
+        log(f"{split}: {counts[split]} object images from {len(by_split[split])} animals, {counts[split]} backgrounds")
     manifest = {
         "sources": {p.name: {"version": p.version, "sha256": p.sha256} for p in sources.PACKAGES.values()},
         "build": asdict(cfg),
         "counts": counts,
-        "objects": {split: sorted(s.relpath for s in stamps if s.identity in split_ids[split])
-                    for split in SPLITS},
+        "objects": {split: sorted(s.relpath for s in by_split[split]) for split in SPLITS},
         "rejected_objects": [{"file": f, "reason": r} for f, r in rejected],
         "backgrounds": [rel for _, rel in sources.BACKGROUNDS],
         "background_split": f"right {cfg.test_fraction:.0%} of each photo's width is test-only",

@@ -12,6 +12,8 @@ Layout of a data root (built at 128 px; training downsamples to `model.resolutio
     <root>/<split>/mask/00000.png   true soft mask of x (8-bit); evaluation and the supervised bound only
     <root>/<split>/clean/00000.png  true background of x without the object; evaluation only
     <root>/<split>/y/00000.png      background-only image y
+    <root>/<split>/swap/00000.png   val/test of the embedded set: the true swap ŷ*, x's object rendered onto y
+                                    with the builder's harmonisation; evaluation only (imported sets have none)
     <root>/<split>/boxes.csv        file,x0,y0,x1,y1 (pixels, x1/y1 exclusive) + provenance columns
 
 Splits: train, val (carved from train by identity, for validation IoU during training) and test.
@@ -31,7 +33,7 @@ from PIL import Image
 
 # the layout: <root>/<split>/<kind>/<name>.png, <root>/<split>/boxes.csv, <root>/<split>/y.csv, <root>/manifest.json
 SPLITS = ("train", "val", "test")
-X, MASK, CLEAN, Y = "x", "mask", "clean", "y"
+X, MASK, CLEAN, Y, SWAP = "x", "mask", "clean", "y", "swap"
 BOXES, Y_TABLE, MANIFEST = "boxes.csv", "y.csv", "manifest.json"
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 
