@@ -123,6 +123,7 @@ class VariantConfig:
 class EvalConfig:
     n_examples: int = 8            # first N test images in every example grid (never cherry-picked)
     c2st_epochs: int = 30
+    c2st_seeds: int = 5            # classifier seeds of each C2ST: its accuracy is a mean with a spread
     batch_size: int = 50
     supervised_steps: int = 3000   # the supervised G_seg upper bound (same architecture, true masks), trained
                                    # until its validation IoU levels off; 0 = skip it

@@ -1,19 +1,28 @@
-"""Held-out evaluation of every trained variant against baselines; writes reports/metrics.json.
+"""Held-out evaluation of the warm start and every trained variant against baselines and exact references;
+writes reports/metrics.json, reports/eval/details.json, per_image.csv and the example arrays.
 
 Everything is computed on the test split, which shares no animal and no background region with training.
-Each trained variant is evaluated at its final checkpoint (never the best-on-test). `evaluate()` composes
-named phases: variants, box priors, the supervised bound, inpainting baselines, realism references.
+Each run is evaluated at its final checkpoint (never the best-on-test). Each of SEIGAN's three outputs has an exact
+reference: the mask m the true mask, the inpainted x̂ the true clean background, and the enhanced composite ŷ the
+true swap ŷ* that the data builder rendered (x's object on y, harmonised towards y). Differences between runs are
+per-image paired differences whose standard errors are bootstrapped over animals (`metrics.paired`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 
 from seigan import baselines, checkpoint, config, metrics, runs
 from seigan.data.layout import Split, load_split
+from seigan.model import SEIGAN
 from seigan.paths import resolve
+
+N_WORST = 8  # the test images with the lowest IoU shown in the report
 
 
 def collapse_stats(m: torch.Tensor) -> dict:
@@ -27,64 +36,164 @@ def collapse_stats(m: torch.Tensor) -> dict:
 @dataclass
 class TestSet:
     split: Split
-    y: torch.Tensor      # one test background per object image
-    hole: torch.Tensor   # where the object truly is (true mask >= 0.5)
+    y: torch.Tensor       # one test background per object image
+    hole: torch.Tensor    # where the object truly is (true mask >= 0.5)
+    region: torch.Tensor  # the true mask dilated by a few pixels: where ŷ is compared with the true swap
+
+    @property
+    def groups(self) -> list:
+        return self.split.groups
+
+    @property
+    def has_swap(self) -> bool:
+        return self.split.swap is not None
 
     def seg_entry(self, masks: torch.Tensor) -> dict:
-        mean, se = metrics.mean_se(metrics.iou_per_image(masks, self.split.mask))
-        return {"iou": mean, "iou_se": se}
+        iou = metrics.iou_per_image(masks, self.split.mask).numpy()
+        return {"iou": float(iou.mean()), "iou_se": metrics.cluster_se(iou, self.groups)}
 
 
-def load_test(params: config.Params) -> TestSet:
-    test = load_split(resolve(params.data.root), "test", params.model.resolution, with_truth=True,
+def load_test(params: config.Params, split: str = "test") -> TestSet:
+    test = load_split(resolve(params.data.root), split, params.model.resolution, with_truth=True,
                       limit=params.eval.limit)
     y = test.y[torch.arange(len(test.x)) % len(test.y)]  # pair each test object with a test background
-    return TestSet(test, y, (test.mask >= 0.5).float())
+    if test.swap is not None and len(test.y) < len(test.x):
+        test.swap = None  # the swaps were rendered onto y_i; a shorter y list pairs differently
+    region = metrics.dilate(test.mask, metrics.dilation_px(params.model.resolution))
+    return TestSet(test, y, (test.mask >= 0.5).float(), region)
 
 
+def swap_absent_line(params: config.Params) -> str:
+    return (f"{resolve(params.data.root) / 'test' / 'swap'}: no true swaps (an imported data set?); the enhancement "
+            "metrics are left out, everything else is evaluated")
+
+
+# -- one run's outputs and per-image scores ----------------------------------------------------------------
+def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
+    """m, z, ŷ and x̂ of a trained model on the test split, plus x̂ for its thresholded mask and for the true mask."""
+    b = params.eval.batch_size
+    out = runs.batched(model.predict, (ts.split.x, ts.y), b, device)
+    fill = lambda mask: runs.batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731
+    out["x_hat_hard"] = fill((out["m"] >= 0.5).float())
+    out["x_hat_true"] = fill(ts.hole)
+    return out
+
+
+def scores(out: dict, ts: TestSet) -> dict:
+    """Per-image numbers of one run: IoU; hole PSNR of x̂ with its soft mask, its thresholded mask and the true mask;
+    and, when the swaps exist, PSNR and fMSE of ŷ and of the plain paste z against the true swap."""
+    res = {"iou": metrics.iou_per_image(out["m"], ts.split.mask).numpy()}
+    clean = ts.split.clean
+    for key, suffix in (("x_hat", ""), ("x_hat_hard", "_hard"), ("x_hat_true", "_true")):
+        for name, vals in metrics.hole_scores(out[key], clean, ts.hole).items():
+            if name != "l1" or not suffix:
+                res[f"hole_{name}{suffix}"] = vals
+    if ts.has_swap:
+        for key, prefix in (("y_hat", "enh"), ("z", "paste")):
+            for name, vals in metrics.region_errors(out[key], ts.split.swap, ts.region).items():
+                res[f"{prefix}_{name}"] = vals.numpy()
+    return res
+
+
+def light_metrics(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
+    """The per-seed numbers of `python -m seigan.seeds`: test IoU, soft share, enhancement and inpainting PSNR."""
+    out = outputs(model, ts, params, device)
+    s = scores(out, ts)
+    enh = ts.has_swap
+    return {"iou": float(s["iou"].mean()), "soft": metrics.mask_stats(out["m"])["soft"],
+            "enh_psnr": float(s["enh_psnr"].mean()) if enh else None,
+            "enh_diff_psnr": float((s["enh_psnr"] - s["paste_psnr"]).mean()) if enh else None,
+            "hole_psnr": float(np.nanmean(s["hole_psnr"])), "hole_psnr_true": float(np.nanmean(s["hole_psnr_true"]))}
+
+
+# -- realism ---------------------------------------------------------------------------------------------------
 class Realism:
-    """C2ST, FID and KID of generated images against the real test x (Inception features computed once)."""
+    """C2ST (over `eval.c2st_seeds` classifier seeds) and KID (with its spread over subsets) of generated images
+    against a set of real ones; the real Inception features are computed once."""
 
-    def __init__(self, params: config.Params, real: torch.Tensor, device):
-        self.params, self.real = params, real
-        self.inception = metrics.InceptionFeatures(device=device)
-        self.real_feats = self.inception(real, params.eval.batch_size)
+    def __init__(self, params: config.Params, real: torch.Tensor, inception: metrics.InceptionFeatures):
+        self.params, self.real, self.inception = params, real, inception
+        self.real_feats = inception(real, params.eval.batch_size)
+
+    def _score(self, a, b, fa, fb) -> dict:
+        e = self.params.eval
+        return {**metrics.c2st_spread(a, b, e.c2st_epochs, e.c2st_seeds, self.params.train.seed),
+                **metrics.kid_spread(fa, fb, seed=self.params.train.seed)}
 
     def __call__(self, fake: torch.Tensor) -> dict:
-        feats = self.inception(fake, self.params.eval.batch_size)
-        return {"c2st_acc": metrics.c2st_accuracy(self.real, fake, self.params.eval.c2st_epochs,
-                                                  self.params.train.seed),
-                "fid": metrics.fid_from_features(self.real_feats, feats),
-                "kid": metrics.kid_from_features(self.real_feats, feats)}
+        return self._score(self.real, fake, self.real_feats, self.inception(fake, self.params.eval.batch_size))
 
     def real_vs_real(self) -> dict:
         half = len(self.real) // 2
-        a, b = self.real[:half], self.real[half:2 * half]
-        fa, fb = self.real_feats[:half], self.real_feats[half:2 * half]
-        return {"c2st_acc": metrics.c2st_accuracy(a, b, self.params.eval.c2st_epochs, self.params.train.seed),
-                "fid": metrics.fid_from_features(fa, fb), "kid": metrics.kid_from_features(fa, fb)}
+        return self._score(self.real[:half], self.real[half:2 * half], self.real_feats[:half],
+                           self.real_feats[half:2 * half])
 
 
-def evaluate_variants(params, names, ts: TestSet, realism: Realism, device, res: dict, progress=True) -> dict:
-    """Masks, inpainting and composites of each trained variant; returns the first examples of each."""
+# -- the phases of an evaluation -----------------------------------------------------------------------------
+def evaluate_runs(params, names, ts: TestSet, device, res: dict, progress=True) -> dict:
+    """Masks, composites and inpainting of each run (the warm start and the variants); per-image scores go to
+    res["per_image"][name], outputs of the first examples are returned."""
     k, examples = params.eval.n_examples, {}
     for name in names:
         state = checkpoint.load(runs.last_checkpoint(name))
         model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
-        out = runs.batched(model.predict, (ts.split.x, ts.y), params.eval.batch_size, device)
-        res["masks"][name] = out["m"]
+        out = outputs(model, ts, params, device)
+        s = res["per_image"][name] = scores(out, ts)
+        s["telea_psnr"] = metrics.hole_scores(baselines.telea_inpaint(ts.split.x, out["m"]), ts.split.clean,
+                                              ts.hole)["psnr"]
+        res["masks"][name], res["y_hat"][name], res["x_hat"][name] = out["m"], out["y_hat"], out["x_hat"]
         res["segmentation"][name] = ts.seg_entry(out["m"])
-        res["inpainting"][name] = metrics.hole_metrics(out["x_hat"], ts.split.clean, ts.hole, with_n=False)
-        res["realism"][name] = realism(out["y_hat"])
+        res["inpainting"][name] = inpainting_entry(s, ts)
+        if ts.has_swap:
+            res["enhancement"][name] = enhancement_entry(s, ts)
         res["collapse"][name] = collapse_stats(out["m"])
         res["training"][name] = {"step": state["step"], "steps": state["config"]["train"]["steps"],
                                  "seconds": round(state["seconds"], 1)}
         examples[name] = {key: out[key][:k].clone() for key in ("m", "y_hat", "x_hat", "z")}
         if progress:
+            enh = res["enhancement"].get(name)
             print(f"{name}: IoU {res['segmentation'][name]['iou']:.3f}, soft {res['collapse'][name]['frac_soft']:.2f}, "
-                  f"hole PSNR {res['inpainting'][name]['psnr']:.2f}, C2ST {res['realism'][name]['c2st_acc']:.2f}, "
-                  f"KID {res['realism'][name]['kid']:.4f}")
+                  f"hole PSNR {res['inpainting'][name]['psnr']:.2f} (Telea, same mask: "
+                  f"{res['inpainting'][name]['telea_psnr']:.2f})"
+                  + (f", ŷ - z vs true swap {enh['diff_psnr']:+.2f} dB" if enh else ""))
     return examples
+
+
+def inpainting_entry(s: dict, ts: TestSet) -> dict:
+    """Hole PSNR/SSIM of x̂ with the run's own soft mask (as the model composes it), with that mask thresholded,
+    and with the true mask; Telea with the same thresholded mask; the paired difference G_inp - Telea."""
+    mean = lambda key: float(np.nanmean(s[key]))  # noqa: E731
+    d = metrics.paired(s["hole_psnr_hard"], s["telea_psnr"], ts.groups)
+    return {"psnr": mean("hole_psnr"), "ssim": mean("hole_ssim"), "l1": mean("hole_l1"),
+            "psnr_hard": mean("hole_psnr_hard"), "ssim_hard": mean("hole_ssim_hard"),
+            "psnr_true": mean("hole_psnr_true"), "ssim_true": mean("hole_ssim_true"),
+            "telea_psnr": mean("telea_psnr"), "diff_telea_psnr": d["diff"], "diff_telea_psnr_se": d["se"]}
+
+
+def enhancement_entry(s: dict, ts: TestSet) -> dict:
+    """ŷ and the plain paste z (the run's own mask) against the true swap, inside the dilated true mask; the paired
+    per-image difference ŷ - z in PSNR: > 0 means G_enh moved the paste towards the true swap."""
+    d = metrics.paired(s["enh_psnr"], s["paste_psnr"], ts.groups)
+    return {"psnr": float(s["enh_psnr"].mean()), "fmse": float(s["enh_fmse"].mean()),
+            "psnr_paste": float(s["paste_psnr"].mean()), "fmse_paste": float(s["paste_fmse"].mean()),
+            "diff_psnr": d["diff"], "diff_psnr_se": d["se"]}
+
+
+PAIRED_KEYS = {"iou": "iou", "enh_psnr": "enh_psnr", "hole_psnr": "hole_psnr_hard"}
+
+
+def paired_differences(per_image: dict, names: list, groups: list) -> dict:
+    """For every two runs a, b (in the order given): per-image a - b of IoU, ŷ PSNR against the true swap and hole
+    PSNR (thresholded masks), with animal-clustered standard errors. Key "a-b"."""
+    out = {}
+    for a, b in combinations(names, 2):
+        entry = {}
+        for key, col in PAIRED_KEYS.items():
+            if col in per_image[a] and col in per_image[b]:
+                d = metrics.paired(per_image[a][col], per_image[b][col], groups)
+                entry[key], entry[f"{key}_se"] = d["diff"], d["se"]
+        out[f"{a}-{b}"] = entry
+    return out
 
 
 def box_priors(ts: TestSet, size: int) -> dict:
@@ -109,34 +218,44 @@ def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, 
     return runs.batched_masks(seg, ts.split.x, device, params.eval.batch_size)
 
 
-def inpainting_baselines(ts: TestSet, ref: str, ref_masks: torch.Tensor) -> dict:
-    """OpenCV Telea with a variant's predicted mask and with the true mask."""
-    return {f"telea_{name}_mask": metrics.hole_metrics(baselines.telea_inpaint(ts.split.x, mask), ts.split.clean,
-                                                        ts.hole, with_n=False)
-            for name, mask in ((ref, ref_masks), ("true", ts.split.mask))}
-
-
 def trained_variants(params: config.Params) -> list:
     """The variants `dvc repro` trains (`run: true`), in params.yaml's order."""
     return [name for name, v in params.variants.items() if v.run]
 
 
+def evaluated_runs(params: config.Params, variants: list) -> list:
+    """The rows of the ablation: the shared warm start (when there is one) and the variants."""
+    return ([runs.WARMUP] if params.train.warmup_steps > 0 else []) + list(variants)
+
+
+def per_image_table(ts: TestSet, per_image: dict) -> pd.DataFrame:
+    cols = {"file": ts.split.names, "animal": ts.groups}
+    for name, s in per_image.items():
+        cols.update({f"{name}.{k}": v for k, v in s.items()})
+    return pd.DataFrame(cols)
+
+
 def evaluate(params: config.Params, variants: list | None = None, out_dir: str | Path | None = None,
              progress: bool = True) -> dict:
-    """Compute metrics.json plus eval/details.json and the example arrays of eval/examples.pt."""
+    """Compute metrics.json plus eval/details.json, eval/per_image.csv and the arrays of eval/examples.pt."""
     variants = variants or trained_variants(params)
     if not variants:
         raise config.ConfigError("params.yaml: no variant has run: true; nothing to evaluate")
     device = config.torch_device(params.train.device)
     out_dir = resolve(out_dir or runs.reports_dir())
     ts = load_test(params)
-    realism = Realism(params, ts.split.x, device)
-    res = {"segmentation": {}, "inpainting": {}, "realism": {}, "collapse": {}, "training": {}, "masks": {}}
+    if not ts.has_swap:
+        print(swap_absent_line(params))
+    names = evaluated_runs(params, variants)
+    res = {key: {} for key in ("segmentation", "inpainting", "enhancement", "realism", "realism_bg", "collapse",
+                               "training", "masks", "y_hat", "x_hat", "per_image")}
     k = params.eval.n_examples
     # .clone(): a slice would drag its whole batch's storage into the saved file
     examples = {"x": ts.split.x[:k].clone(), "mask": ts.split.mask[:k].clone(), "y": ts.y[:k].clone(),
                 "clean": ts.split.clean[:k].clone()}
-    examples.update(evaluate_variants(params, variants, ts, realism, device, res, progress))
+    if ts.has_swap:
+        examples["swap"] = ts.split.swap[:k].clone()
+    examples.update(evaluate_runs(params, names, ts, device, res, progress))
     res["segmentation"].update(box_priors(ts, params.model.resolution))
     sup_masks = supervised_bound(params, ts, device, out_dir, progress)
     if sup_masks is not None:
@@ -144,23 +263,53 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         res["collapse"]["supervised"] = collapse_stats(sup_masks)
         examples["supervised"] = {"m": sup_masks[:k].clone()}
     res["collapse"]["true"] = collapse_stats(ts.split.mask)
-    ref = variants[0]
-    res["inpainting"].update(inpainting_baselines(ts, ref, res["masks"][ref]))
-    res["realism"]["paste_true_mask"] = realism(ts.split.mask * ts.split.x + (1 - ts.split.mask) * ts.y)
-    res["realism"]["real_vs_real"] = realism.real_vs_real()
-    n, half = len(ts.split.x), len(ts.split.x) // 2
+    x, mask = ts.split.x, ts.split.mask
+    telea_true = baselines.telea_inpaint(x, mask)
+    res["inpainting"]["telea_true_mask"] = metrics.hole_metrics(telea_true, ts.split.clean, ts.hole, with_n=False)
+    paste_true = mask * x + (1 - mask) * ts.y
+    if ts.has_swap:
+        res["enhancement"]["paste_true_mask"] = {k: float(v.mean()) for k, v in
+                                                 metrics.region_errors(paste_true, ts.split.swap, ts.region).items()}
+    # realism of ŷ against the real object images x, and of x̂ against the real backgrounds y (variants only: the
+    # warm start's ŷ is its plain paste)
+    inception = metrics.InceptionFeatures(device=device)
+    real_x, real_y = Realism(params, x, inception), Realism(params, ts.y, inception)
+    for name in variants:
+        res["realism"][name] = real_x(res["y_hat"][name])
+        res["realism_bg"][name] = real_y(res["x_hat"][name])
+    res["realism"]["paste_true_mask"] = real_x(paste_true)
+    res["realism"]["real_vs_real"] = real_x.real_vs_real()
+    res["realism_bg"]["telea_true_mask"] = real_y(telea_true)
+    res["realism_bg"]["real_vs_real"] = real_y.real_vs_real()
+    res["paired"] = paired_differences(res["per_image"], names, ts.groups)
+    worst = np.argsort(res["per_image"][variants[0]]["iou"], kind="stable")[:N_WORST]
+    examples["worst"] = {"run": variants[0], "index": torch.as_tensor(worst), "x": x[worst].clone(),
+                         "mask": mask[worst].clone(), "m": res["masks"][variants[0]][worst].clone(),
+                         "iou": torch.as_tensor(res["per_image"][variants[0]]["iou"][worst])}
+    n, half = len(x), len(x) // 2
     details = {"collapse": res["collapse"], "training": res["training"], "notes": {
+        "runs": names,
+        "se": "standard errors are bootstrapped over animals (whole animals resampled, 2000 draws): the "
+              f"{n} test images show {len(set(ts.groups))} animals",
         "real_vs_real": f"two disjoint halves of the real test images ({half} each): the floor of each measure",
         "paste_true_mask": "the object pasted onto y with its true mask, no enhancement",
-        f"telea_{ref}_mask": f"OpenCV Telea given the mask predicted by {ref}",
-        "hole": "inpainting metrics are measured where the true mask >= 0.5 (where the object was)",
+        "enhancement": ("ŷ and the plain paste z against the true swap ŷ* inside the true mask dilated by "
+                        f"{metrics.dilation_px(params.model.resolution)} px; fMSE on the 0-255 scale")
+                       if ts.has_swap else swap_absent_line(params),
+        "hole": "inpainting metrics are measured where the true mask >= 0.5 (where the object was); _hard: the "
+                "run's mask thresholded at 0.5; _true: the true mask; telea: OpenCV Telea with the run's thresholded mask",
+        "realism": f"C2ST over {params.eval.c2st_seeds} classifier seeds (mean, sd), KID on all images and its sd over "
+                   "20 half-size subsets; FID is not reported (biased at this N)",
         "supervised": f"same G_seg trained on the true masks for {params.eval.supervised_steps} steps "
                       "(its validation curve: eval/supervised_val.csv)",
-        "fid_n": f"FID/KID use N = {n} real and N generated images (real_vs_real: {half} vs {half})",
         "not_run": [v for v in params.variants if v not in variants],
     }}
-    result = {"n_test": n, **{key: res[key] for key in ("segmentation", "inpainting", "realism")}}
+    result = {"n_test": n, **{key: res[key] for key in ("segmentation", "inpainting", "enhancement", "realism",
+                                                         "realism_bg", "paired")}}
     checkpoint.save_json(runs.metrics_file(out_dir), result)
     checkpoint.save_json(runs.eval_file("details.json", out_dir), details)
+    table = per_image_table(ts, res["per_image"])
+    checkpoint.atomic_write(runs.eval_file("per_image.csv", out_dir),
+                            lambda f: f.write(table.to_csv(index=False, float_format="%.6g").encode()))
     checkpoint.save(runs.eval_file("examples.pt", out_dir), examples)
     return result

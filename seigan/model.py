@@ -178,7 +178,12 @@ class SEIGAN(nn.Module):
         bg_fakes = [out["x_hat"]] + ([out["y_hathat"]] if v.second_pass else [])
         lo["adv_bg"] = sum(L.lsgan_g(self.d_bg(f)) for f in bg_fakes)
         obj_fakes = [out["z_adv"]] + ([out["y_hat"]] if v.enhancement else [])
-        lo["adv_obj"] = sum(L.lsgan_g(self.d_obj(f)) for f in obj_fakes)
+        scores = [self.d_obj(f) for f in obj_fakes]
+        lo["adv_obj"] = sum(L.lsgan_g(s) for s in scores)
+        # D_obj's mean score (LSGAN: 1 = real, 0 = fake) on the paste and on ŷ, logged to see what G_enh is told
+        out["d_obj_z"] = scores[0].detach().float().mean()
+        if v.enhancement:
+            out["d_obj_y_hat"] = scores[1].detach().float().mean()
         if v.second_pass:
             lo["rec_bg"] = L.l1(out["y_hathat"], y)
             lo["rec_obj"] = L.l1(out["x_hathat"], x)
@@ -256,6 +261,7 @@ class SEIGAN(nn.Module):
         self.sched_d.step()
         record = {k: float(val.detach()) for k, val in {**lo, **ld}.items()}
         record["mask_mean"] = float(out["m"].mean())
+        record.update({k: float(out[k]) for k in ("d_obj_z", "d_obj_y_hat") if k in out})
         return record
 
     @torch.no_grad()
@@ -265,12 +271,21 @@ class SEIGAN(nn.Module):
         was = self.training
         self.eval()
         m = (self.seg if self.seg_ema is None else self.seg_ema)(x)
-        res = {"m": m, "x_hat": self.fill(self.inp((1 - m) * x, m), m, x)}
+        res = {"m": m, "x_hat": self.inpaint(x, m)}
         if y is not None:
             res["z"] = paste(m, x, y)
             res["y_hat"] = self.enhance(res["z"], x, y, m)
         self.train(was)
         return res
+
+    @torch.no_grad()
+    def inpaint(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """x̂ for a given mask (the predicted one, or a thresholded or true one in evaluation), in eval mode."""
+        was = self.training
+        self.eval()
+        x_hat = self.fill(self.inp((1 - m) * x, m), m, x)
+        self.train(was)
+        return x_hat
 
     # -- state for checkpoints -------------------------------------------------------------------------
     def full_state(self) -> dict:

@@ -1,7 +1,9 @@
 """A learning probe: train one recipe for a wall-clock budget and print how its mask develops.
 
 Each evaluation prints one JSON line: step, minutes, validation IoU, mean mask, the share of soft pixels
-(0.1 < m < 0.9), the shares of near-empty and near-full masks, and seconds per step. Validation split only,
+(0.1 < m < 0.9), the shares of near-empty and near-full masks, ŷ's PSNR against the true swap and its paired gain
+over the plain paste (`enh_psnr`, `enh_diff_psnr`, dB, inside the dilated true mask), x̂'s hole PSNR with the
+predicted and with the true mask, and seconds per step. Validation split only,
 never test. `docs/learning.md` keeps the table of recipes tried with these curves.
 
     python -m seigan.probe core --minutes 4 --set loss.binarize=2 --set model.seg_arch=unet
@@ -21,7 +23,7 @@ import time
 import torch
 import yaml
 
-from seigan import batches, config, metrics, runs, train
+from seigan import batches, config, evaluate, metrics, runs, train
 from seigan.data.layout import load_split
 from seigan.paths import resolve
 
@@ -67,7 +69,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(params.train.threads)
     root, res = resolve(params.data.root), params.model.resolution
     data = load_split(root, "train", res)
-    val = load_split(root, "val", res, with_truth=True)
+    val_set = evaluate.load_test(params, "val")
+    val = val_set.split
     train.set_seeds(params.train.seed)
     # a long horizon keeps the learning rate constant: the probe measures learning, not a schedule
     tc = config.from_dict(config.TrainConfig, {**run["train"], "steps": 10 ** 9}, "train")
@@ -92,9 +95,12 @@ def main(argv=None) -> int:
             t_eval = train_s
             masks = runs.predict_masks(model, val.x, device)
             iou = metrics.mean_se(metrics.iou_per_image(masks, val.mask))[0]
+            light = evaluate.light_metrics(model, val_set, params, device)
             line = json.dumps({"label": args.label, "step": step, "minutes": round(train_s / 60, 2),
                                "val_iou": round(iou, 4),
                                **{k: round(v, 4) for k, v in metrics.mask_stats(masks).items()},
+                               **{k: None if light[k] is None else round(light[k], 3)
+                                  for k in ("enh_psnr", "enh_diff_psnr", "hole_psnr", "hole_psnr_true")},
                                "s_per_step": round(train_s / step, 4), "device": device.type})
             print(line, flush=True)
             if args.out:

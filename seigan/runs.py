@@ -61,9 +61,9 @@ def data_summary_file() -> Path:
 
 
 def seed_dirs(seed: int, name: str) -> tuple:
-    """checkpoints/seeds/<seed>/<name> and reports/seeds/<seed>/<name>: a run of the seeds command
+    """checkpoints_seeds/<seed>/<name> and reports/seeds/<seed>/<name>: a run of the seeds command
     (`python -m seigan.seeds`), kept apart from the pipeline's own checkpoints."""
-    return resolve("checkpoints") / "seeds" / str(seed) / name, reports_dir() / "seeds" / str(seed) / name
+    return resolve("checkpoints_seeds") / str(seed) / name, reports_dir() / "seeds" / str(seed) / name
 
 
 def seeds_file() -> Path:

@@ -3,7 +3,7 @@
     python -m seigan.seeds --seeds 0 1 2
 
 For each seed, the warm start and every trained variant (`run: true`) are trained with `train.seed` set to it,
-under checkpoints/seeds/<seed>/ (the pipeline's own checkpoints serve the seed of params.yaml when they were
+under checkpoints_seeds/<seed>/ (the pipeline's own checkpoints serve the seed of params.yaml when they were
 trained with exactly these params), then measured on the test split: IoU, soft-pixel share, enhancement PSNR
 against the true swap and inpainting hole PSNR (`evaluate.light_metrics`). Writes reports/seeds.json, which the
 report reads when it exists. Training resumes from the last checkpoint, so an interrupted command can be rerun.

@@ -48,7 +48,7 @@ def test_c2st_on_identical_and_separable_sets():
     assert sep >= 0.95
 
 
-def test_kid_and_fid_from_features():
+def test_kid_from_features_and_its_spread():
     g = torch.Generator().manual_seed(0)
     a = torch.randn(200, 8, generator=g, dtype=torch.float64)
     b = torch.randn(200, 8, generator=g, dtype=torch.float64)
@@ -60,24 +60,43 @@ def test_kid_and_fid_from_features():
     xy = sum(k(x[i], y[j]) for i in range(3) for j in range(4)) / 12
     assert metrics.kid_from_features(x, y) == pytest.approx(xx + yy - 2 * xy)
     assert metrics.kid_from_features(a, b + 2) > 10 * abs(metrics.kid_from_features(a, b))
-    # FID of two Gaussians differing by a mean shift d in each of 8 dims is about 8 d^2
-    assert metrics.fid_from_features(a, b + 1) == pytest.approx(8.0, rel=0.2)
-    assert metrics.fid_from_features(a, a) == pytest.approx(0.0, abs=1e-6)
+    near, far = metrics.kid_spread(a, b), metrics.kid_spread(a, b + 2)
+    assert near["kid"] == metrics.kid_from_features(a, b) and near["kid_sd"] > 0
+    assert far["kid"] - near["kid"] > 5 * (far["kid_sd"] + near["kid_sd"])  # the spread is a usable interval
 
 
-def test_fid_equals_the_textbook_formula():
-    """The singular-value form equals ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 sqrtm(S_a S_b)) computed with scipy,
-    both when n > d and when the covariances are rank-deficient (n < d, as with 200 images and 2048 features)."""
-    import numpy as np
-    from scipy import linalg
-    g = torch.Generator().manual_seed(1)
-    for n, d in [(300, 6), (12, 40)]:
-        a = torch.randn(n, d, generator=g, dtype=torch.float64)
-        b = 0.5 * torch.randn(n + 3, d, generator=g, dtype=torch.float64) + 0.3
-        sa, sb = np.cov(a.numpy(), rowvar=False), np.cov(b.numpy(), rowvar=False)
-        root = linalg.sqrtm(sa @ sb).real
-        expected = float(((a.mean(0) - b.mean(0)) ** 2).sum()) + np.trace(sa + sb - 2 * root)
-        assert metrics.fid_from_features(a, b) == pytest.approx(expected, rel=1e-6, abs=1e-8), (n, d)
+def test_cluster_se_counts_animals_not_images():
+    """Images of one animal move together: with 4 animals of 50 near-identical images each, the clustered standard
+    error is about the spread of 4 animal means / 2, far above the naive one of 200 independent images."""
+    rng = np.random.default_rng(0)
+    animal_means = np.array([0.2, 0.5, 0.6, 0.9])
+    groups = np.repeat(np.arange(4), 50)
+    values = animal_means[groups] + rng.normal(0, 0.01, 200)
+    naive = metrics.mean_se(values)[1]
+    clustered = metrics.cluster_se(values, groups.tolist())
+    expected = animal_means.std(ddof=1) / 2
+    assert clustered == pytest.approx(expected, rel=0.3)
+    assert clustered > 5 * naive
+    # with every image its own cluster it is the ordinary standard error
+    own = metrics.cluster_se(values, list(range(200)))
+    assert own == pytest.approx(naive, rel=0.15)
+    d = metrics.paired(values + 0.1, values, groups.tolist())
+    assert d["diff"] == pytest.approx(0.1) and d["se"] < 1e-9  # a constant shift has no spread
+
+
+def test_region_errors_and_dilation():
+    ref = torch.zeros(2, 3, 16, 16)
+    pred = ref.clone()
+    pred[0, :, 4:8, 4:8] = 0.2                    # error 0.1 in [0, 1] units inside the region
+    pred[:, :, 14:, 14:] = 1.0                    # outside the region: must not count
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[:, :, 5:7, 5:7] = 0.8
+    region = metrics.dilate(mask, 1)
+    assert int(region[0].sum()) == 16 and float(region[0, 0, 4:8, 4:8].min()) == 1
+    r = metrics.region_errors(pred, ref, region)
+    assert r["psnr"][0] == pytest.approx(20.0, rel=1e-4) and r["fmse"][0] == pytest.approx(0.01 * 255 ** 2, rel=1e-4)
+    assert r["psnr"][1] == pytest.approx(100.0)   # identical inside the region
+    assert metrics.dilation_px(48) == 2
 
 
 def test_inception_features_shape():

@@ -74,15 +74,32 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
     run("dvc repro", repo, timeout=1200)
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert metrics["n_test"] == 16
-    for name in [*TRAINED, "box", "ellipse", "grabcut", "supervised"]:
+    runs = ["warmup", *TRAINED]  # the warm start is a row of the ablation
+    for name in [*runs, "box", "ellipse", "grabcut", "supervised"]:
         assert set(metrics["segmentation"][name]) == {"iou", "iou_se"}, name
         assert 0 <= metrics["segmentation"][name]["iou"] <= 1
-    for name in [*TRAINED, "telea_full_mask", "telea_true_mask"]:
-        assert set(metrics["inpainting"][name]) == {"psnr", "ssim", "l1"}, name
+    for name in runs:
+        assert set(metrics["inpainting"][name]) == {"psnr", "ssim", "l1", "psnr_hard", "ssim_hard", "psnr_true",
+                                                    "ssim_true", "telea_psnr", "diff_telea_psnr",
+                                                    "diff_telea_psnr_se"}, name
+        assert set(metrics["enhancement"][name]) == {"psnr", "fmse", "psnr_paste", "fmse_paste", "diff_psnr",
+                                                     "diff_psnr_se"}, name
+    assert set(metrics["inpainting"]["telea_true_mask"]) == {"psnr", "ssim", "l1"}
+    assert set(metrics["enhancement"]["paste_true_mask"]) == {"psnr", "fmse"}
+    for v in ["warmup", "no_enhancement"]:  # no G_enh: ŷ is the paste, so the paired gain is exactly 0
+        assert metrics["enhancement"][v]["diff_psnr"] == 0
     for name in [*TRAINED, "paste_true_mask", "real_vs_real"]:
-        assert set(metrics["realism"][name]) == {"c2st_acc", "fid", "kid"}, name
+        assert set(metrics["realism"][name]) == {"c2st_acc", "c2st_sd", "kid", "kid_sd"}, name
+    for name in [*TRAINED, "telea_true_mask", "real_vs_real"]:
+        assert set(metrics["realism_bg"][name]) == {"c2st_acc", "c2st_sd", "kid", "kid_sd"}, name
+    assert {"iou", "iou_se", "enh_psnr", "enh_psnr_se", "hole_psnr", "hole_psnr_se"} == set(
+        metrics["paired"]["warmup-full"])
     for name in NOT_RUN:  # declared but not run: no metrics, and the report says how to run them
         assert name not in metrics["segmentation"]
+    per_image = (repo / "reports/eval/per_image.csv").read_text().splitlines()
+    assert len(per_image) == 1 + 16 and "full.enh_psnr" in per_image[0] and "animal" in per_image[0]
+    for fig in ("docs/overview.png", "docs/img/cli_example.png"):  # README's figures come from this run
+        assert (repo / fig).read_bytes() != (ROOT / fig).read_bytes(), fig
     html = (repo / "reports/report.html").read_text()
     assert "Departures from the paper" in html and "Ablation table" in html
     assert "The paper&#x27;s claims at this scale" in html or "The paper's claims at this scale" in html
@@ -197,3 +214,20 @@ def test_evaluate_without_a_supervised_bound(repo, tmp_path):
             f"m = evaluate.evaluate(p, out_dir={str(tmp_path)!r}, progress=False); "
             "assert 'supervised' not in m['segmentation'] and 'full' in m['segmentation']")
     run(f"{sys.executable} -c \"{code}\"", repo)
+
+
+def test_evaluate_without_true_swaps_says_so_and_measures_the_rest(repo, tmp_path):
+    """An imported data set has no swap/ folder: one line says the enhancement references are absent, and
+    everything else is evaluated."""
+    if not (repo / "checkpoints/full/last.pt").is_file():
+        run("dvc repro", repo, timeout=1200)
+    data = tmp_path / "noswap"
+    shutil.copytree(repo / "data", data, copy_function=os.link, ignore=shutil.ignore_patterns("swap"))
+    code = ("import dataclasses; from seigan import config, evaluate; p = config.load(profile='tiny'); "
+            f"p = dataclasses.replace(p, data=dataclasses.replace(p.data, root={str(data)!r}), "
+            "eval=dataclasses.replace(p.eval, supervised_steps=0)); "
+            f"m = evaluate.evaluate(p, out_dir={str(tmp_path / 'out')!r}, progress=False); "
+            "assert m['enhancement'] == {} and m['segmentation']['full']['iou'] >= 0 and 'full' in m['realism']")
+    res = run(f"{sys.executable} -c \"{code}\"", repo)
+    lines = [line for line in res.stdout.splitlines() if "no true swaps" in line]
+    assert len(lines) == 1 and "noswap/test/swap" in lines[0], res.stdout

@@ -16,7 +16,6 @@ Rendering draws no random numbers, so adding it left every other file of the dat
 """
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -27,7 +26,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from seigan.config import BuildConfig
 from seigan.data import sources
-from seigan.data.layout import CLEAN, MASK, SPLITS, SWAP, X, DataError, SplitWriter, open_image, write_manifest
+from seigan.data.layout import (CLEAN, MASK, SPLITS, SWAP, X, DataError, SplitWriter, identity_of, open_image,
+                                write_manifest)
 
 # -- objects ------------------------------------------------------------------------------------------
 def load_stamp(path: Path) -> Image.Image:
@@ -58,13 +58,6 @@ def cartoon_reason(rgba: np.ndarray, relpath: str) -> str | None:
     if colours < 64:
         return f"only {colours} distinct colours"
     return None
-
-
-def identity_of(relpath: str) -> str:
-    """Animal identity for the split: the file name's first word, digits dropped (gnu-baby-stand and
-    gnu-sitting are one identity; lion and lion-2 are one)."""
-    stem = Path(relpath).stem.lower()
-    return re.sub(r"\d+", "", re.split(r"[-_]", stem)[0]) or stem
 
 
 @dataclass

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,15 @@ class Split:
     clean: torch.Tensor | None  # (N, 3, R, R) true backgrounds of x in [-1, 1]; evaluation only
     names: list
     source_size: int
+    swap: torch.Tensor | None = None  # (N, 3, R, R) the true swap of x_i onto y_i; evaluation only, when built
+    groups: list | None = None        # each x's animal (the builder's) or its own name: the unit of resampling
+
+
+def identity_of(relpath: str) -> str:
+    """Animal identity of a stamp: the file name's first word, digits dropped (gnu-baby-stand and gnu-sitting are
+    one identity; lion and lion-2 are one). Splits and clustered standard errors group by it."""
+    stem = Path(relpath).stem.lower()
+    return re.sub(r"\d+", "", re.split(r"[-_]", stem)[0]) or stem
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -108,13 +118,16 @@ def load_split(root: str | Path, split: str, resolution: int, with_truth: bool =
         raise DataError(f"{folder / Y}: no background images")
     boxes = torch.tensor([[int(r[k]) for k in BOX_COLUMNS] for r in rows], dtype=torch.float32)
     boxes = (boxes * resolution / size).round()
-    mask = clean = None
+    mask = clean = swap = None
     if with_truth:
         mask = to_tensor([read_image(folder / MASK / n, "L") for n in names], resolution, True)
         clean = to_tensor([read_image(folder / CLEAN / n, "RGB") for n in names], resolution, False)
+        if (folder / SWAP).is_dir():
+            swap = to_tensor([read_image(folder / SWAP / n, "RGB") for n in names], resolution, False)
+    groups = [identity_of(r["object"]) if r.get("object") else n for r, n in zip(rows, names)]
     return Split(x=to_tensor(xs, resolution, False),
                  y=to_tensor([read_image(folder / Y / n, "RGB") for n in y_names], resolution, False),
-                 boxes=boxes, mask=mask, clean=clean, names=names, source_size=size)
+                 boxes=boxes, mask=mask, clean=clean, names=names, source_size=size, swap=swap, groups=groups)
 
 
 def count_images(root: str | Path, split: str, kind: str) -> int:
