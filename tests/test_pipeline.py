@@ -231,3 +231,22 @@ def test_evaluate_without_true_swaps_says_so_and_measures_the_rest(repo, tmp_pat
     res = run(f"{sys.executable} -c \"{code}\"", repo)
     lines = [line for line in res.stdout.splitlines() if "no true swaps" in line]
     assert len(lines) == 1 and "noswap/test/swap" in lines[0], res.stdout
+
+
+def test_seeds_command_reuses_the_pipelines_seed_and_trains_the_others(repo):
+    """`python -m seigan.seeds --seeds 0 1`: seed 0 (params.yaml's) is the pipeline's own run, seed 1 trains the warm
+    start and every trained variant under checkpoints_seeds/1; reports/seeds.json holds both with a summary."""
+    if not (repo / "checkpoints/full/last.pt").is_file():
+        run("dvc repro", repo, timeout=1200)
+    run(f"{sys.executable} -m seigan.seeds --seeds 0 1", repo, timeout=600)
+    seeds = json.loads((repo / "reports/seeds.json").read_text())
+    assert seeds["seeds"] == [0, 1] and set(seeds["priors"]) == {"box", "ellipse", "grabcut"}
+    assert not (repo / "checkpoints_seeds/0").exists()
+    for name in ["warmup", *TRAINED]:
+        assert (repo / f"checkpoints_seeds/1/{name}/last.pt").is_file()
+        for s in ("0", "1"):
+            assert set(seeds["runs"][s][name]) == {"iou", "soft", "enh_psnr", "enh_diff_psnr", "hole_psnr",
+                                                   "hole_psnr_true"}
+        assert seeds["summary"][name]["iou"]["sd"] is not None
+    # another seed is another run
+    assert seeds["runs"]["1"]["full"]["iou"] != seeds["runs"]["0"]["full"]["iou"]
