@@ -109,8 +109,8 @@ def main(argv=None) -> int:
         if done:
             break
     if args.png:
-        from seigan import report
-        report.image_grid({"x": val.x[:12], "true": val.mask[:12], "m": masks[:12]}, 12,
+        from seigan import plots
+        plots.image_grid({"x": val.x[:12], "true": val.mask[:12], "m": masks[:12]}, 12,
                           title=args.label).savefig(args.png, dpi=80)
     if args.save:
         torch.save({"nets": {k: getattr(model, k).state_dict() for k in train.WARM_NETS}}, args.save)
