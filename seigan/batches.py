@@ -12,10 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from seigan.config import ConfigError, TrainConfig
+from seigan.config import TrainConfig
 from seigan.data.layout import Split
 
-PLACES = ("auto", "host", "device")
 DEVICE_SHARE = 0.25  # `data_on: auto` keeps the training images on a GPU when they take under this share of its free memory
 
 
@@ -78,16 +77,8 @@ class StepBatches(torch.utils.data.Dataset):
         return sample_batch(self.x, self.y, self.tc.batch_size, gen, self.tc.flip, self.tc.zoom)
 
 
-def check_settings(tc: TrainConfig) -> None:
-    if tc.data_on not in PLACES:
-        raise ConfigError(f"params.yaml: train.data_on must be {', '.join(PLACES)}, got {tc.data_on!r}")
-    if tc.workers < 0:
-        raise ConfigError(f"params.yaml: train.workers must be >= 0, got {tc.workers}")
-
-
 def keep_on_device(tc: TrainConfig, nbytes: int, device: torch.device) -> bool:
     """Whether the training images go to the device once (then batches are drawn and augmented there)."""
-    check_settings(tc)
     if device.type != "cuda" or tc.data_on == "host":
         return False
     if tc.data_on == "device":

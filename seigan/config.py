@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import typing
 from dataclasses import dataclass, field
+from typing import Literal
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,28 @@ from seigan.paths import resolve
 
 class ConfigError(ValueError):
     """A bad params.yaml: the message names the key."""
+
+
+class Checked:
+    """Settings checked once, when a config is made (from params.yaml or in code): each `Literal` field must hold one
+    of its values, each field of `MINIMA` at least its minimum, and `check()` covers rules between fields. The
+    message names the key as params.yaml spells it (`SECTION.field`)."""
+    SECTION = ""
+    MINIMA: typing.ClassVar[dict] = {}
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value, choices = getattr(self, f.name), typing.get_args(hints[f.name])
+            if typing.get_origin(hints[f.name]) is typing.Literal and value not in choices:
+                raise ConfigError(f"params.yaml: {self.SECTION}.{f.name} must be one of {', '.join(choices)}, "
+                                  f"got {value!r}")
+            if f.name in self.MINIMA and value < self.MINIMA[f.name]:
+                raise ConfigError(f"params.yaml: {self.SECTION}.{f.name} must be >= {self.MINIMA[f.name]}, got {value}")
+        self.check()
+
+    def check(self) -> None:
+        """Rules between fields (none unless a section declares them)."""
 
 
 @dataclass
@@ -44,22 +67,35 @@ class DataConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Checked):
+    SECTION = "model"
     resolution: int = 48
     ngf: int = 16                  # generator width (paper scale: 64)
     ndf: int = 32                  # discriminator width (paper scale: 64)
     seg_depth: int = 4             # U-Net down-samplings
     n_blocks: int = 3              # residual blocks in G_enh and G_inp (CycleGAN: 6 at 128 px, 9 at 256 px)
     d_layers: int = 3              # PatchGAN strided layers (3 gives the 70x70 receptive field)
-    norm: str = "instance"         # instance | batch | none
+    norm: Literal["instance", "batch", "none"] = "instance"
     noise_channels: int = 1        # channels of the noise map fed to G_enh
-    seg_arch: str = "pix2pix"      # G_seg: pix2pix (4x4 strided U-Net) | unet (3x3 conv pairs at every level)
-    init: str = "normal"           # normal: CycleGAN's N(0, 0.02) | default: PyTorch's own initialisation
+    seg_arch: Literal["pix2pix", "unet"] = "pix2pix"  # pix2pix: 4x4 strided U-Net; unet: 3x3 conv pairs per level
+    init: Literal["normal", "default"] = "normal"     # normal: CycleGAN's N(0, 0.02); default: PyTorch's own
+
+    def check(self) -> None:
+        """Every network halves the image: reject sizes that would reach odd or 1x1 feature maps."""
+        r = self.resolution
+        if r % 2 ** self.seg_depth or r // 2 ** self.seg_depth < 2:
+            raise ConfigError(f"params.yaml: model.resolution {r} must be a multiple of 2**seg_depth "
+                              f"({2 ** self.seg_depth}) and at least {2 ** (self.seg_depth + 1)}")
+        if r % 4:
+            raise ConfigError(f"params.yaml: model.resolution {r} must be a multiple of 4 (ResNet generators)")
+        if r // 2 ** self.d_layers < 2:
+            raise ConfigError(f"params.yaml: model.resolution {r} too small for {self.d_layers} PatchGAN layers")
 
 
 @dataclass
-class LossConfig:
+class LossConfig(Checked):
     """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
+    SECTION = "loss"
     adv_obj: float = 1.0
     adv_bg: float = 1.0
     rec_bg: float = 10.0           # L1, y_hathat vs y
@@ -74,11 +110,14 @@ class LossConfig:
     binarize_ramp: int = 0         # steps over which the binarisation weight rises from 0 (0 = at once)
     compose_inpaint: bool = False  # x_hat = (1-m)*x + m*G_inp(...): only the hole is inpainted
     paste_shift: float = 0.0       # the pasted object judged by D_obj moves up to this fraction of the side
-    mask_grad: str = "all"         # all: every loss reaches G_seg (paper) | adversarial: only D_obj, D_bg, priors
+    mask_grad: Literal["all", "adversarial"] = "all"  # all: every loss reaches G_seg (paper); adversarial: only
+                                                      # D_obj, D_bg and the priors
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Checked):
+    SECTION = "train"
+    MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0}
     steps: int = 400
     warmup_steps: int = 0          # shared warm start: the segment-and-inpaint core, trained once for all variants
     warmup_lr: float = 2e-4        # its learning rate (the variants use lr)
@@ -99,14 +138,15 @@ class TrainConfig:
     flip: bool = True
     zoom: float = 0.0              # random zoom of x and y by up to 1 + zoom (0 = off): fresh views every step
     vgg_weights: typing.Optional[str] = None  # torchvision-format vgg19 state dict; None = offline VGG16
-    device: str = "cpu"            # cpu | cuda | auto (cuda when available)
+    device: Literal["cpu", "cuda", "auto"] = "cpu"  # auto: cuda when available
     amp: bool = False              # bf16 autocast on a GPU (ignored on the CPU)
     channels_last: bool = False    # NHWC memory layout for the networks and batches
     compile: bool = False          # torch.compile every network
     nproc: int = 1                 # processes (one per device); > 1 trains under torchrun, global batch nproc x batch_size
-    backend: str = "auto"          # torch.distributed backend: auto (nccl on cuda, gloo on cpu) | gloo | nccl
+    backend: Literal["auto", "gloo", "nccl"] = "auto"  # torch.distributed; auto: nccl on cuda, gloo on cpu
     workers: int = 0               # loader processes drawing batches from host memory (0 = the training process)
-    data_on: str = "auto"          # training images in host or device memory: auto (device when they fit) | host | device
+    data_on: Literal["auto", "host", "device"] = "auto"  # training images in host or device memory (auto: device
+                                                         # when they fit)
 
 
 @dataclass
@@ -159,7 +199,10 @@ def _check(value, typ, key: str):
         return value
     if typ in (bool, str, list, dict) and isinstance(value, typ):
         return value
-    raise ConfigError(f"params.yaml: {key} must be {typ.__name__}, got {type(value).__name__} {value!r}")
+    if typing.get_origin(typ) is typing.Literal and isinstance(value, str):
+        return value  # which values are allowed is checked when the config is made (Checked)
+    name = "str" if typing.get_origin(typ) is typing.Literal else typ.__name__
+    raise ConfigError(f"params.yaml: {key} must be {name}, got {type(value).__name__} {value!r}")
 
 
 def from_dict(cls, raw, key: str, strict: bool = False):

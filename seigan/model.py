@@ -12,7 +12,7 @@ from torch import nn
 
 from seigan import losses as L
 from seigan import networks
-from seigan.config import ConfigError, LossConfig, ModelConfig, TrainConfig, VariantConfig
+from seigan.config import LossConfig, ModelConfig, TrainConfig, VariantConfig
 from seigan.pool import ImagePool
 
 
@@ -47,8 +47,6 @@ class SEIGAN(nn.Module):
                  vgg: L.VGGFeatures | None = None, with_texture: bool = True):
         super().__init__()
         self.cfg_model, self.cfg_loss, self.cfg_train, self.variant = model, loss, train, variant
-        if loss.mask_grad not in ("all", "adversarial"):
-            raise ConfigError(f"params.yaml: loss.mask_grad must be all or adversarial, got {loss.mask_grad!r}")
         with networks.seeded(train.seed):  # every run of a seed starts from the same weights
             self.seg = networks.make_seg(model)
             self.inp = networks.make_inp(model)

@@ -12,17 +12,14 @@ import functools
 import torch
 from torch import nn
 
-from seigan.config import ConfigError, ModelConfig
+from seigan.config import ModelConfig
 
 
 def norm_layer(kind: str):
+    """`model.norm` (its values are checked in seigan.config)."""
     if kind == "instance":
         return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-    if kind == "batch":
-        return nn.BatchNorm2d
-    if kind == "none":
-        return lambda ch: nn.Identity()
-    raise ConfigError(f"params.yaml: model.norm must be instance, batch or none, got {kind!r}")
+    return nn.BatchNorm2d if kind == "batch" else (lambda ch: nn.Identity())
 
 
 def expect_image(t: torch.Tensor, channels: int, name: str, size: int | None = None) -> None:
@@ -31,18 +28,6 @@ def expect_image(t: torch.Tensor, channels: int, name: str, size: int | None = N
         raise ValueError(f"{name}: expected a (B, {channels}, H, W) tensor, got shape {tuple(t.shape)}")
     if size is not None and tuple(t.shape[2:]) != (size, size):
         raise ValueError(f"{name}: expected {size}x{size} images, got {t.shape[2]}x{t.shape[3]}")
-
-
-def check_resolution(cfg: ModelConfig) -> None:
-    """Every network halves the image: reject sizes that would reach odd or 1x1 feature maps."""
-    r = cfg.resolution
-    if r % 2 ** cfg.seg_depth or r // 2 ** cfg.seg_depth < 2:
-        raise ConfigError(f"params.yaml: model.resolution {r} must be a multiple of 2**seg_depth "
-                          f"({2 ** cfg.seg_depth}) and at least {2 ** (cfg.seg_depth + 1)}")
-    if r % 4:
-        raise ConfigError(f"params.yaml: model.resolution {r} must be a multiple of 4 (ResNet generators)")
-    if r // 2 ** cfg.d_layers < 2:
-        raise ConfigError(f"params.yaml: model.resolution {r} too small for {cfg.d_layers} PatchGAN layers")
 
 
 class UNet(nn.Module):
@@ -171,8 +156,6 @@ class SegNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        if cfg.seg_arch not in ("unet", "pix2pix"):
-            raise ConfigError(f"params.yaml: model.seg_arch must be unet or pix2pix, got {cfg.seg_arch!r}")
         arch = ConvUNet if cfg.seg_arch == "unet" else UNet
         self.unet = arch(3, 1, cfg.ngf, cfg.seg_depth, cfg.norm)
 
@@ -214,8 +197,6 @@ def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn
     """CycleGAN's normal(0, 0.02) initialisation, or PyTorch's default (Kaiming-uniform) for `kind="default"`."""
     if kind == "default":
         return net
-    if kind != "normal":
-        raise ConfigError(f"params.yaml: model.init must be normal or default, got {kind!r}")
     for mod in net.modules():
         if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(mod.weight, 0.0, gain)
@@ -239,7 +220,6 @@ def seeded(seed: int | None):
 
 
 def make_seg(cfg: ModelConfig, seed: int | None = None) -> SegNet:
-    check_resolution(cfg)
     with seeded(seed):
         return init_weights(SegNet(cfg), cfg.init)
 

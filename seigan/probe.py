@@ -61,7 +61,6 @@ def main(argv=None) -> int:
         name = runs.WARMUP if args.variant == "core" else args.variant
         variant = runs.switches(params, name)
         run = runs.run_config(params, name)  # trained as the pipeline trains the warm start or the variant
-        batches.check_settings(params.train)
     except (config.ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

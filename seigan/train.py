@@ -103,7 +103,6 @@ def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: st
             raise FileNotFoundError(f"{warm_start}: no warm-start checkpoint; train the warm start first "
                                     f"(dvc repro train_warmup, or python -m seigan.train {runs.WARMUP})")
     device = config.torch_device(tc.device)
-    batches.check_settings(tc)
     ctx, device = distributed.setup(tc.nproc, tc.backend, device)
     if ctx.world != tc.nproc:
         distributed.shutdown(ctx)

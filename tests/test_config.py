@@ -1,3 +1,6 @@
+import dataclasses
+import typing
+
 import pytest
 
 from seigan import config
@@ -84,3 +87,30 @@ def test_cpu_profile_keys_apply_and_warmup_is_reserved():
     assert config.parse(raw).model.ngf == 12  # never silently ignored
     with pytest.raises(config.ConfigError, match="variants.warmup: the name is reserved"):
         config.parse({**BASE, "variants": {**BASE["variants"], "warmup": BASE["variants"]["full"]}})
+
+
+def literal_fields():
+    for section, cls in config.SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if typing.get_origin(hints[f.name]) is typing.Literal:
+                yield section, f.name
+
+
+@pytest.mark.parametrize("section,key", list(literal_fields()))
+def test_every_choice_is_checked_when_params_are_read(section, key):
+    """Allowed values live beside each field (Literal) and are checked once, when params.yaml is parsed."""
+    raw = config.read_yaml()
+    raw[section][key] = "no-such-choice"
+    with pytest.raises(config.ConfigError, match=rf"params.yaml: {section}\.{key} must be one of .*got 'no-such-choice'"):
+        config.parse(raw)
+
+
+def test_bounds_and_resolution_rules_are_checked_when_params_are_read():
+    for section, over, message in [("train", {"workers": -1}, r"train\.workers must be >= 0"),
+                                   ("train", {"nproc": 0}, r"train\.nproc must be >= 1"),
+                                   ("model", {"resolution": 40}, r"model\.resolution 40 must be a multiple")]:
+        raw = config.read_yaml()
+        raw[section].update(over)
+        with pytest.raises(config.ConfigError, match=message):
+            config.parse(raw)

@@ -152,7 +152,7 @@ def test_kill_9_under_torchrun_then_resume_loses_no_step(built_data, tmp_path):
 
 
 @pytest.mark.parametrize("changes,message", [
-    ({"nproc": 0}, "train.nproc must be an integer >= 1"),
+    ({"nproc": 0}, "train.nproc must be >= 1"),
     ({"backend": "mpi"}, "train.backend must be one of auto, gloo, nccl"),
     ({"backend": "nccl"}, "train.backend nccl needs train.device cuda"),
 ])

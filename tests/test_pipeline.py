@@ -184,7 +184,7 @@ def test_stop_after_then_resume_equals_straight_run(built_data, tmp_path):
 @pytest.mark.parametrize("change,message", [
     ({"train.steps": "many"}, "train.steps must be int"),
     ({"train.stepz": 3}, "unknown key train.stepz"),
-    ({"train.data_on": "gpu"}, "train.data_on must be auto, host, device"),
+    ({"train.data_on": "gpu"}, "train.data_on must be one of auto, host, device"),
 ])
 def test_bad_params_give_one_line_and_nonzero_exit(repo, tmp_path, change, message):
     bad = tmp_path / "params.yaml"
