@@ -330,6 +330,11 @@ def paper_claims(metrics: dict, variants: list, details: dict) -> str:
             holds = parts and all("(better" in p or "(more realistic" in p for p in parts)
             out.append(f"- *full better than {v}* (paper Fig. 4, human raters): full − {v}: {'; '.join(parts)}. "
                        f"The claim {'holds' if holds else 'does not hold'} here on these measures.")
+    if len(variants) > 1:
+        out.append("- These paired errors cover the sampling of test images only: every variant starts from the same "
+                   "warm start with the same seed, and another training seed moves test IoU by several hundredths "
+                   "(docs/learning.md), so a difference between variants needs the spread over seeds below "
+                   "(`reports/seeds.json`) before it says anything about the method.")
     not_run = details.get("notes", {}).get("not_run") or []
     if not_run:
         out.append(f"- Not run at this budget: {', '.join(not_run)} (declared in params.yaml; "
