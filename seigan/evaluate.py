@@ -96,8 +96,13 @@ def scores(out: dict, ts: TestSet) -> dict:
 
 
 def light_metrics(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
-    """The per-seed numbers of `python -m seigan.seeds`: test IoU, soft share, enhancement and inpainting PSNR."""
-    out = outputs(model, ts, params, device)
+    """The per-seed numbers of `python -m seigan.seeds` (and the probe's): IoU, soft share, enhancement and
+    inpainting PSNR."""
+    return light_from(outputs(model, ts, params, device), ts)
+
+
+def light_from(out: dict, ts: TestSet) -> dict:
+    """`light_metrics` of already computed `outputs`."""
     s = scores(out, ts)
     enh = ts.has_swap
     return {"iou": float(s["iou"].mean()), "soft": metrics.mask_stats(out["m"])["soft"],

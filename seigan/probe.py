@@ -92,11 +92,10 @@ def main(argv=None) -> int:
         due = step % args.eval_steps == 0 if args.eval_steps else train_s - t_eval >= args.eval_seconds
         if due or done:
             t_eval = train_s
-            masks = runs.predict_masks(model, val.x, device)
-            iou = metrics.mean_se(metrics.iou_per_image(masks, val.mask))[0]
-            light = evaluate.light_metrics(model, val_set, params, device)
+            out = evaluate.outputs(model, val_set, params, device)  # one pass over val for every number
+            masks, light = out["m"], evaluate.light_from(out, val_set)
             line = json.dumps({"label": args.label, "step": step, "minutes": round(train_s / 60, 2),
-                               "val_iou": round(iou, 4),
+                               "val_iou": round(light["iou"], 4),
                                **{k: round(v, 4) for k, v in metrics.mask_stats(masks).items()},
                                **{k: None if light[k] is None else round(light[k], 3)
                                   for k in ("enh_psnr", "enh_diff_psnr", "hole_psnr", "hole_psnr_true")},
