@@ -1,6 +1,7 @@
 """Time one SEIGAN training step per configuration; one JSON line each (a measurement, never an assertion).
 
-    python benchmarks/train_step.py [--device cuda] [--sizes 64 128 256] [--steps 10] [--variant full] [--processes N]
+    python benchmarks/train_step.py [--device cuda] [--sizes 64 128 256] [--steps 10] [--variants full] [--processes N]
+    python benchmarks/train_step.py --device cpu --profile cpu --sizes 48 --eager-only --variants all   # CPU default
 
 For each image size: eager fp32 (batches drawn in the training process from host memory) against the fast path
 (bf16 autocast on a GPU, channels_last, the training images kept on the GPU when they fit, else `--workers` loader
@@ -8,7 +9,9 @@ processes with pinned memory; `--compile` adds torch.compile), in the same run s
 batches with the training loop's loader (seigan.batches). Each line gives the median step time, images/s, the share
 of a step spent waiting for data (the next batch drawn, augmented and on the device), peak device memory, the
 FLOPs of one step (torch.utils.flop_counter, forward and backward) and, on a GPU, the utilisation against the device's
-peak for that precision. Widths follow params.yaml's gpu profile (ngf 64, ndf 64, 6 residual blocks, batch 16).
+peak for that precision. Widths follow a params.yaml profile (default gpu: ngf 64, ndf 64, 6 residual blocks); at the
+profile's own resolution the model is the profile's, at other sizes the U-Net reaches 4x4 and the PatchGAN has 3 layers
+from 128 px on. The model is built as training builds it (`seigan.train.make_model`).
 With `--processes N` it runs under torchrun as training does (one DistributedDataParallel per network, batch per
 process); images/s then counts all N processes.
 """
@@ -28,7 +31,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from seigan import batches, config, distributed, losses, train
+from seigan import batches, config, distributed, losses, runs, train
 from seigan.data.layout import Split
 
 # dense peak FLOP/s by device name and precision (vendor data sheets); fp32 convs run as TF32 on these
@@ -55,7 +58,8 @@ def measure(params: config.Params, variant: str, steps: int, device, vgg, label:
     # where the images go, decided once: measured after the loader moved them, the free memory would differ
     on_device = batches.keep_on_device(params.train, data.x.nbytes + data.y.nbytes, device)
     tc = dataclasses.replace(params.train, data_on="device" if on_device else "host")
-    model = train.SEIGAN(params.model, params.loss, tc, params.variant(variant), vgg=vgg).to(device)
+    run = runs.get(dataclasses.replace(params, train=tc), variant)
+    model = train.make_model(run, device, vgg=vgg)
     train.fast_path(model, tc)
     if ctx.active:  # as training under torchrun: one DistributedDataParallel per network
         distributed.wrap(model, device)
@@ -102,10 +106,11 @@ def main(argv=None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--sizes", type=int, nargs="*", default=[64, 128, 256])
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--variant", default="full")
+    ap.add_argument("--variants", nargs="+", default=["full"], help="variants of params.yaml (or warmup), or all")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--profile", default="gpu", help="the params.yaml profile whose widths are used")
     ap.add_argument("--compile", action="store_true", help="also time the fast path with torch.compile")
+    ap.add_argument("--eager-only", action="store_true", help="time eager fp32 only (no fast path)")
     ap.add_argument("--workers", type=int, default=2, help="the fast path's loader workers (when data stay on the host)")
     ap.add_argument("--vgg", help="VGG weights for the texture loss (default: params.yaml's train.vgg_weights)")
     ap.add_argument("--processes", type=int, default=1, help="processes (one per GPU), started with torchrun: the "
@@ -113,8 +118,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
     args = ap.parse_args(argv)
     if args.processes > 1 and not distributed.launched():
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.processes}",
-               __file__, *(sys.argv[1:] if argv is None else argv)]
+        cmd = distributed.torchrun(args.processes, __file__, *(sys.argv[1:] if argv is None else argv))
         sys.exit(subprocess.call(cmd))
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,18 +127,21 @@ def main(argv=None) -> None:
     vgg = losses.load_vgg(args.vgg or base.train.vgg_weights).to(device)
     eager = dict(amp=False, channels_last=False, compile=False, workers=0, data_on="host")
     fast = dict(amp=True, channels_last=True, compile=False, workers=args.workers, data_on="auto")
-    configs = {"eager_fp32": eager, "fast": fast}
+    configs = {"eager_fp32": eager} if args.eager_only else {"eager_fp32": eager, "fast": fast}
     if args.compile:
         configs["fast_compiled"] = {**fast, "compile": True}
+    variants = list(runs.plan(base)) if args.variants == ["all"] else args.variants
     for size in args.sizes:
-        depth = max(2, int(math.log2(size // 4)))  # the U-Net's bottleneck at 4x4
-        model = dataclasses.replace(base.model, resolution=size, seg_depth=depth, d_layers=3 if size >= 128 else 2)
-        for label, switches in configs.items():
-            tc = dataclasses.replace(base.train, batch_size=args.batch, device=device.type, **switches)
-            params = dataclasses.replace(base, model=model, train=tc)
-            line = measure(params, args.variant, args.steps, device, vgg, label, ctx)
-            if ctx.main:
-                print(json.dumps(line), flush=True)
+        model = base.model if size == base.model.resolution else dataclasses.replace(
+            base.model, resolution=size, seg_depth=max(2, int(math.log2(size // 4))),  # the U-Net's bottleneck at 4x4
+            d_layers=3 if size >= 128 else 2)
+        for variant in variants:
+            for label, switches in configs.items():
+                tc = dataclasses.replace(base.train, batch_size=args.batch, device=device.type, **switches)
+                params = dataclasses.replace(base, model=model, train=tc)
+                line = measure(params, variant, args.steps, device, vgg, label, ctx)
+                if ctx.main:
+                    print(json.dumps(line), flush=True)
     distributed.shutdown(ctx)
 
 

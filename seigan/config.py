@@ -74,11 +74,11 @@ class ModelConfig(Checked):
     ndf: int = 32                  # discriminator width (paper scale: 64)
     seg_depth: int = 4             # U-Net down-samplings
     n_blocks: int = 3              # residual blocks in G_enh and G_inp (CycleGAN: 6 at 128 px, 9 at 256 px)
-    d_layers: int = 3              # PatchGAN strided layers (3 gives the 70x70 receptive field)
+    d_layers: int = 2              # PatchGAN strided layers (3 gives the 70x70 receptive field; 2 learns faster at 48 px)
     norm: Literal["instance", "batch", "none"] = "instance"
     noise_channels: int = 1        # channels of the noise map fed to G_enh
-    seg_arch: Literal["pix2pix", "unet"] = "pix2pix"  # pix2pix: 4x4 strided U-Net; unet: 3x3 conv pairs per level
-    init: Literal["normal", "default"] = "normal"     # normal: CycleGAN's N(0, 0.02); default: PyTorch's own
+    seg_arch: Literal["pix2pix", "unet"] = "unet"  # pix2pix: 4x4 strided U-Net; unet: 3x3 conv pairs per level
+    init: Literal["normal", "default"] = "default"    # normal: CycleGAN's N(0, 0.02); default: PyTorch's own
 
     def check(self) -> None:
         """Every network halves the image: reject sizes that would reach odd or 1x1 feature maps."""
@@ -97,46 +97,41 @@ class LossConfig(Checked):
     """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
     SECTION = "loss"
     adv_obj: float = 1.0
-    adv_bg: float = 1.0
+    adv_bg: float = 3.0            # the inpainting adversary asks the mask to cover the whole object
     rec_bg: float = 10.0           # L1, y_hathat vs y
     rec_obj: float = 10.0          # L1, x_hathat vs x
     vgg_feature: float = 1.0       # feature distance on the first five VGG layers (both reconstructions)
     vgg_gram: float = 1.0          # Gram distance on the last five VGG layers (background reconstruction)
-    mask_area: float = 0.0         # per-image hinges keeping each mask's mean area in [area_min, area_max]
+    mask_area: float = 1.0         # per-image hinges keeping each mask's mean area in [area_min, area_max]
     area_min: float = 0.1
     area_max: float = 0.9
-    binarize: float = 0.0          # weight of mean(min(m, 1 - m)) in the variants: pushes every pixel to 0 or 1
-    warmup_binarize: float = 0.0   # the same weight in the shared warm start
-    binarize_ramp: int = 0         # steps over which the binarisation weight rises from 0 (0 = at once)
-    compose_inpaint: bool = False  # x_hat = (1-m)*x + m*G_inp(...): only the hole is inpainted
-    paste_shift: float = 0.0       # the pasted object judged by D_obj moves up to this fraction of the side
-    mask_grad: Literal["all", "adversarial"] = "all"  # all: every loss reaches G_seg (paper); adversarial: only
-                                                      # D_obj, D_bg and the priors
+    binarize: float = 10.0         # weight of mean(min(m, 1 - m)) in the variants: pushes every pixel to 0 or 1
+    binarize_ramp: int = 1500      # steps over which the binarisation weight rises from 0 (0 = at once)
+    compose_inpaint: bool = True   # x_hat = (1-m)*x + m*G_inp(...): only the hole is inpainted
+    paste_shift: float = 0.125     # the pasted object judged by D_obj moves up to this fraction of the side
+    mask_grad: Literal["all", "adversarial"] = "adversarial"  # all: every loss reaches G_seg (paper); adversarial: only
+                                                              # D_obj, D_bg and the priors
 
 
 @dataclass
 class TrainConfig(Checked):
     SECTION = "train"
     MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0}
-    steps: int = 400
-    warmup_steps: int = 0          # shared warm start: the segment-and-inpaint core, trained once for all variants
-    warmup_lr: float = 2e-4        # its learning rate (the variants use lr)
-    warmup_decay_start: float = 1.0  # its decay_start (1.0: a constant learning rate)
-    seg_lr_scale: float = 1.0      # G_seg's learning rate / lr in the variants (the warm start uses 1)
-    ema: float = 0.0               # decay of the moving average of G_seg's weights used at inference (0 = off)
+    steps: int = 300               # per variant (the warm start's are warmup.steps)
+    seg_lr_scale: float = 0.1      # G_seg's learning rate / lr in the variants (the warm start uses 1)
     batch_size: int = 16
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     decay_start: float = 0.5       # fraction of steps with constant lr, then linear decay to 0
-    pool_size: int = 50
+    pool_size: int = 0             # CycleGAN's fake pool holds 50
     seed: int = 0
     threads: int = 0               # torch threads; 0 keeps torch's default
     checkpoint_every: int = 100
     log_every: int = 10
-    val_every: int = 100
+    val_every: int = 50
     flip: bool = True
-    zoom: float = 0.0              # random zoom of x and y by up to 1 + zoom (0 = off): fresh views every step
+    zoom: float = 0.3              # random zoom of x and y by up to 1 + zoom (0 = off): fresh views every step
     vgg_weights: typing.Optional[str] = None  # torchvision-format vgg19 state dict; None = offline VGG16
     device: Literal["cpu", "cuda", "auto"] = "cpu"  # auto: cuda when available
     amp: bool = False              # bf16 autocast on a GPU (ignored on the CPU)
@@ -150,19 +145,52 @@ class TrainConfig(Checked):
 
 
 @dataclass
-class VariantConfig:
-    """Ablation switches (the paper's Fig. 4 ablations; docs/method.md, "Training schedule")."""
+class Objective:
+    """Which parts of SEIGAN's objective a run trains (the paper's Fig. 4 ablations switch them off; docs/method.md,
+    "Training schedule")."""
     enhancement: bool = True       # False: y_hat = z, G_enh never runs
     second_pass: bool = True       # False: no CycleGAN-style second application
     texture: bool = True           # False: L1 only on the background reconstruction
     identity_weight: float = 5.0   # 0 switches the identity loss off
+
+
+@dataclass
+class VariantConfig(Objective):
+    """A variant of the ablation: its objective, trained from the warm start for `train.steps`."""
     run: bool = True               # False: declared, but `dvc repro` does not train or evaluate it
+
+
+NETWORK_NAMES = ("seg", "enh", "inp", "d_bg", "d_obj")
+
+
+@dataclass
+class WarmupConfig(Checked):
+    """The shared warm start (docs/method.md, "Training schedule"): one run, its own pipeline stage, that trains
+    `objective` for `steps` and hands the networks in `hands_on` to every variant. steps 0: no warm start."""
+    SECTION = "warmup"
+    MINIMA: typing.ClassVar[dict] = {"steps": 0}
+    steps: int = 2400
+    lr: float = 5e-4               # the variants use train.lr
+    decay_start: float = 1.0       # as train.decay_start; 1.0 keeps the learning rate constant
+    binarize: float = 5.0          # loss.binarize during the warm start
+    objective: Objective = field(default_factory=lambda: Objective(
+        enhancement=False, second_pass=False, texture=False, identity_weight=0.0))
+    hands_on: list = field(default_factory=lambda: ["seg", "inp", "d_bg", "d_obj"])
+
+    def check(self) -> None:
+        unknown = [n for n in self.hands_on if n not in NETWORK_NAMES]
+        if unknown:
+            raise ConfigError(f"params.yaml: warmup.hands_on: unknown network {unknown[0]!r} "
+                              f"(known: {', '.join(NETWORK_NAMES)})")
+        if "enh" in self.hands_on and not self.objective.enhancement:
+            raise ConfigError("params.yaml: warmup.hands_on names enh, but the warm start's objective has no "
+                              "enhancement")
 
 
 @dataclass
 class EvalConfig:
     n_examples: int = 8            # first N test images in every example grid (never cherry-picked)
-    c2st_epochs: int = 30
+    c2st_epochs: int = 15
     c2st_seeds: int = 5            # classifier seeds of each C2ST: its accuracy is a mean with a spread
     batch_size: int = 50
     supervised_steps: int = 3000   # the supervised G_seg upper bound (same architecture, true masks), trained
@@ -177,6 +205,7 @@ class Params:
     model: ModelConfig
     loss: LossConfig
     train: TrainConfig
+    warmup: WarmupConfig
     eval: EvalConfig
     variants: dict
 
@@ -255,7 +284,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig,
-            "eval": EvalConfig}
+            "warmup": WarmupConfig, "eval": EvalConfig}
 
 
 def read_yaml(path: str | Path | None = None) -> dict:
@@ -297,7 +326,7 @@ def parse(raw: dict, profile: str | None = None, strict: bool = False) -> Params
     if not isinstance(variants, dict) or not variants:
         raise ConfigError("params.yaml: variants must be a non-empty mapping of name -> switches")
     if "warmup" in variants:
-        raise ConfigError("params.yaml: variants.warmup: the name is reserved for the shared warm start")
+        raise ConfigError("params.yaml: variants.warmup: the name is the warm start's (the warmup section)")
     return Params(
         profile=profile,
         variants={name: from_dict(VariantConfig, v, f"variants.{name}", strict) for name, v in variants.items()},

@@ -12,6 +12,7 @@ Rank 0 alone writes checkpoints and logs; validation masks are gathered from eve
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -40,6 +41,11 @@ class Context:
 def launched() -> bool:
     """Started by torchrun (or any launcher that sets the torch.distributed environment)?"""
     return "WORLD_SIZE" in os.environ and "RANK" in os.environ
+
+
+def torchrun(nproc: int, *target: str) -> list:
+    """The command that starts `target` (`-m module args` or `script args`) in `nproc` processes on this machine."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *target]
 
 
 def check_settings(nproc: int, backend: str, device: torch.device | str) -> str:

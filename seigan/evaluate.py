@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from seigan import baselines, checkpoint, config, metrics, runs
-from seigan.data.layout import Split, load_split
+from seigan.data.layout import Split
 from seigan.model import SEIGAN
 from seigan.paths import resolve
 
@@ -54,8 +54,7 @@ class TestSet:
 
 
 def load_test(params: config.Params, split: str = "test") -> TestSet:
-    test = load_split(resolve(params.data.root), split, params.model.resolution, with_truth=True,
-                      limit=params.eval.limit)
+    test = runs.load_data(params, split, with_truth=True, limit=params.eval.limit)
     y = test.y[torch.arange(len(test.x)) % len(test.y)]  # pair each test object with a test background
     if test.swap is not None and len(test.y) < len(test.x):
         test.swap = None  # the swaps were rendered onto y_i; a shorter y list pairs differently
@@ -213,9 +212,8 @@ def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, 
     curve goes to eval/supervised_val.csv. Returns the test masks, or None when eval.supervised_steps is 0."""
     if params.eval.supervised_steps <= 0:
         return None
-    root, r = resolve(params.data.root), params.model.resolution
-    train = load_split(root, "train", r, with_truth=True)
-    val = load_split(root, "val", r, with_truth=True)
+    train = runs.load_data(params, "train", with_truth=True)
+    val = runs.load_data(params, "val", with_truth=True)
     seg, curve = baselines.train_supervised(train.x, train.mask, params.model, params.train,
                                             params.eval.supervised_steps, progress, device,
                                             val=(val.x, val.mask), val_every=params.train.val_every)
@@ -230,7 +228,8 @@ def trained_variants(params: config.Params) -> list:
 
 def evaluated_runs(params: config.Params, variants: list) -> list:
     """The rows of the ablation: the shared warm start (when there is one) and the variants."""
-    return ([runs.WARMUP] if params.train.warmup_steps > 0 else []) + list(variants)
+    starts = {r.start_from.name for r in runs.plan(params).values() if r.start_from is not None}
+    return sorted(starts) + list(variants)
 
 
 def per_image_table(ts: TestSet, per_image: dict) -> pd.DataFrame:

@@ -1,10 +1,10 @@
 """One SEIGAN training step: both passes (docs/method.md, "Forward pass"), the generator losses, then both
-discriminators from their fake pools. Ablation switches come from `VariantConfig`.
+discriminators from their fake pools. Which terms a run trains comes from its `Objective` (the ablation switches).
+Names follow docs/method.md: m' -> m_prime, z' -> z_prime, z̃ -> z_tilde, x̂̂ -> x_hathat, ŷ̂ -> y_hathat.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +12,7 @@ from torch import nn
 
 from seigan import losses as L
 from seigan import networks
-from seigan.config import LossConfig, ModelConfig, TrainConfig, VariantConfig
+from seigan.config import LossConfig, ModelConfig, Objective, TrainConfig
 from seigan.pool import ImagePool
 
 
@@ -41,9 +41,10 @@ def linear_decay(total: int, decay_start: float):
 
 
 class SEIGAN(nn.Module):
-    """Holds the five networks, both optimisers, both pools and the noise RNG."""
+    """Holds the five networks, both optimisers, both pools, the noise RNG and the count of steps taken (a run
+    that continues a warm start goes on counting from the warm start's)."""
 
-    def __init__(self, model: ModelConfig, loss: LossConfig, train: TrainConfig, variant: VariantConfig,
+    def __init__(self, model: ModelConfig, loss: LossConfig, train: TrainConfig, variant: Objective,
                  vgg: L.VGGFeatures | None = None, with_texture: bool = True):
         super().__init__()
         self.cfg_model, self.cfg_loss, self.cfg_train, self.variant = model, loss, train, variant
@@ -69,9 +70,7 @@ class SEIGAN(nn.Module):
         self.pool_bg = ImagePool(train.pool_size, seed=train.seed + 1)
         self.pool_obj = ImagePool(train.pool_size, seed=train.seed + 2)
         self.noise_rng = torch.Generator().manual_seed(train.seed + 3)
-        self.steps_before = 0  # steps of an earlier phase this run continues (the warm start's), for the ramp
-        # a moving average of G_seg's weights gives the mask used at inference: GAN training oscillates
-        self.seg_ema = copy.deepcopy(self.seg).requires_grad_(False) if train.ema > 0 else None
+        self.steps_done = 0  # optimisation steps taken, the warm start's included (the binarisation ramp reads it)
 
     def reseed(self, seed: int) -> None:
         """Give this process its own fake pools and noise (one seed per rank; the weights stay as they are)."""
@@ -112,7 +111,8 @@ class SEIGAN(nn.Module):
         return self.enh(z, obj, bg, m, self.noise(z))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        """Both passes. Keys: m z y_hat x_hat, and with the second pass m2 z2 x_hathat y_hathat.
+        """Both passes and every image the losses and discriminators use. Keys: m z y_hat x_hat z_tilde, and with
+        the second pass m_prime z_prime x_hathat y_hathat.
 
         With `loss.mask_grad: adversarial` the mask reaches the losses only through the paste judged by D_obj,
         the inpainted x_hat judged by D_bg and the mask priors; everything else (G_enh, identity, the second
@@ -128,19 +128,24 @@ class SEIGAN(nn.Module):
         out["z"] = z = paste(m, x, y)
         out["y_hat"] = y_hat = self.enhance(paste(mg, x, y) if adversarial_only else z, x, y, mg)
         hole = self.inp((1 - mg) * x, mg)
-        out["x_hat"] = self.fill(hole, m, x)
-        x_hat = self.fill(hole, mg, x)
-        if self.variant.second_pass:  # roles swapped: y_hat is the object image, x_hat the background
-            if adversarial_only:
-                with torch.no_grad():
-                    m2 = self.seg(y_hat)
-            else:
-                m2 = self.seg(y_hat)
-            out["m2"] = m2
-            out["z2"] = z2 = paste(m2, y_hat, x_hat)
-            out["x_hathat"] = self.enhance(z2, y_hat, x_hat, m2)
-            out["y_hathat"] = self.fill(self.inp((1 - m2) * y_hat, m2), m2, y_hat)
+        out["x_hat"] = self.fill(hole, m, x)  # judged by D_bg: the mask reaches it
+        if self.variant.second_pass:  # roles swapped: ŷ is the object image, x̂ (with the mask others see) the background
+            bg = self.fill(hole, mg, x)
+            with torch.no_grad() if adversarial_only else contextlib.nullcontext():
+                m_prime = self.seg(y_hat)
+            out["m_prime"] = m_prime
+            out["z_prime"] = z_prime = paste(m_prime, y_hat, bg)
+            out["x_hathat"] = self.enhance(z_prime, y_hat, bg, m_prime)
+            out["y_hathat"] = self.fill(self.inp((1 - m_prime) * y_hat, m_prime), m_prime, y_hat)
+        out["z_tilde"] = self.shifted_paste(m, x, y)  # what D_obj judges instead of z (drawn after the passes' noise)
         return out
+
+    def fakes(self, out: dict) -> dict:
+        """What each discriminator judges as fake: D_bg the inpainted backgrounds x̂ (and ŷ̂), D_obj the shifted
+        paste z̃ (and ŷ when G_enh runs)."""
+        v = self.variant
+        return {"d_bg": [out["x_hat"]] + ([out["y_hathat"]] if v.second_pass else []),
+                "d_obj": [out["z_tilde"]] + ([out["y_hat"]] if v.enhancement else [])}
 
     def mask_for_others(self, m: torch.Tensor) -> torch.Tensor:
         """The mask as the non-adversarial terms see it: detached under `loss.mask_grad: adversarial`."""
@@ -171,12 +176,9 @@ class SEIGAN(nn.Module):
     def generator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
         """Named, unweighted generator losses (zeros for switched-off terms are left out)."""
         v, c = self.variant, self.cfg_loss
-        lo = {}
-        out["z_adv"] = self.shifted_paste(out["m"], x, y)
-        bg_fakes = [out["x_hat"]] + ([out["y_hathat"]] if v.second_pass else [])
-        lo["adv_bg"] = sum(L.lsgan_g(self.d_bg(f)) for f in bg_fakes)
-        obj_fakes = [out["z_adv"]] + ([out["y_hat"]] if v.enhancement else [])
-        scores = [self.d_obj(f) for f in obj_fakes]
+        lo, fakes = {}, self.fakes(out)
+        lo["adv_bg"] = sum(L.lsgan_g(self.d_bg(f)) for f in fakes["d_bg"])
+        scores = [self.d_obj(f) for f in fakes["d_obj"]]
         lo["adv_obj"] = sum(L.lsgan_g(s) for s in scores)
         # D_obj's mean score (LSGAN: 1 = real, 0 = fake) on the paste and on ŷ, logged to see what G_enh is told
         out["d_obj_z"] = scores[0].detach().float().mean()
@@ -206,16 +208,14 @@ class SEIGAN(nn.Module):
         if name == "identity":
             return self.variant.identity_weight
         if name == "binarize" and self.cfg_loss.binarize_ramp > 0:
-            done = self.steps_before + self.sched_g.last_epoch + 1
+            done = self.steps_done + 1
             return self.cfg_loss.binarize * min(1.0, done / self.cfg_loss.binarize_ramp)
         return getattr(self.cfg_loss, name)
 
     def discriminator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
-        v = self.variant
-        bg_fakes = torch.cat([out["x_hat"]] + ([out["y_hathat"]] if v.second_pass else []), 0)
-        obj_fakes = torch.cat([out["z_adv"]] + ([out["y_hat"]] if v.enhancement else []), 0)
-        fake_bg = self.pool_bg.query(bg_fakes)
-        fake_obj = self.pool_obj.query(obj_fakes)
+        fakes = self.fakes(out)
+        fake_bg = self.pool_bg.query(torch.cat(fakes["d_bg"], 0))
+        fake_obj = self.pool_obj.query(torch.cat(fakes["d_obj"], 0))
         return {"d_bg": L.lsgan_d(self.d_bg(y), self.d_bg(fake_bg)),
                 "d_obj": L.lsgan_d(self.d_obj(x), self.d_obj(fake_obj))}
 
@@ -235,10 +235,6 @@ class SEIGAN(nn.Module):
             self.opt_g.zero_grad(set_to_none=True)
             lo["g_total"].backward()
         self.opt_g.step()
-        if self.seg_ema is not None:
-            with torch.no_grad():
-                for e, p in zip(self.seg_ema.parameters(), self.seg.parameters()):
-                    e.lerp_(p, 1 - self.cfg_train.ema)
         return {k: t.detach() for k, t in out.items()}, lo
 
     def discriminator_step(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
@@ -257,6 +253,7 @@ class SEIGAN(nn.Module):
         ld = self.discriminator_step(out, x, y)
         self.sched_g.step()
         self.sched_d.step()
+        self.steps_done += 1
         record = {k: float(val.detach()) for k, val in {**lo, **ld}.items()}
         record["mask_mean"] = float(out["m"].mean())
         record.update({k: float(out[k]) for k in ("d_obj_z", "d_obj_y_hat") if k in out})
@@ -264,11 +261,10 @@ class SEIGAN(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
-        """Inference in eval mode (G_seg's moving average when `train.ema` > 0): the mask, the inpainted x_hat and,
-        given y, the composites z and y_hat."""
+        """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat."""
         was = self.training
         self.eval()
-        m = (self.seg if self.seg_ema is None else self.seg_ema)(x)
+        m = self.seg(x)
         res = {"m": m, "x_hat": self.inpaint(x, m)}
         if y is not None:
             res["z"] = paste(m, x, y)
@@ -287,11 +283,11 @@ class SEIGAN(nn.Module):
 
     # -- state for checkpoints -------------------------------------------------------------------------
     def full_state(self) -> dict:
-        nets = {k: plain(getattr(self, k)).state_dict() for k in (*NETWORKS, "seg_ema") if getattr(self, k) is not None}
+        nets = {k: plain(getattr(self, k)).state_dict() for k in NETWORKS if getattr(self, k) is not None}
         return {"nets": nets, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
                 "pool_bg": self.pool_bg.state_dict(), "pool_obj": self.pool_obj.state_dict(),
-                "noise_rng": self.noise_rng.get_state()}
+                "noise_rng": self.noise_rng.get_state(), "steps_done": self.steps_done}
 
     def load_full_state(self, state: dict) -> None:
         for k, sd in state["nets"].items():
@@ -303,3 +299,4 @@ class SEIGAN(nn.Module):
         self.pool_bg.load_state_dict(state["pool_bg"])
         self.pool_obj.load_state_dict(state["pool_obj"])
         self.noise_rng.set_state(state["noise_rng"])
+        self.steps_done = state["steps_done"]

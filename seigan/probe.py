@@ -6,26 +6,25 @@ over the plain paste (`enh_psnr`, `enh_diff_psnr`, dB, inside the dilated true m
 predicted and with the true mask, and seconds per step. Validation split only,
 never test. `docs/learning.md` keeps the table of recipes tried with these curves.
 
-    python -m seigan.probe core --minutes 4 --set loss.binarize=2 --set model.seg_arch=unet
-    python -m seigan.probe full --minutes 3 --init probe_core.pt
+    python -m seigan.probe warmup --minutes 4 --set warmup.binarize=2 --set model.seg_arch=unet
+    python -m seigan.probe full --minutes 3 --init probe_warmup.pt
 
-`core` is the warm-start objective (G_seg, G_inp, D_obj, D_bg; no G_enh, one pass); any other name is a
-variant of params.yaml. `--set section.key=value` overrides params (YAML values), one change at a time.
+`warmup` is the warm start's run (its objective and settings, params.yaml's `warmup` section); any other name is a
+variant of params.yaml. `--set section.key=value` overrides params (YAML values), one change at a time. The probe
+trains with the training loop's model, batches and step (`seigan.train`), at a constant learning rate.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import sys
-import time
 
 import torch
 import yaml
 
-from seigan import batches, config, evaluate, metrics, runs, train
-from seigan.data.layout import load_split
-from seigan.paths import resolve
+from seigan import config, evaluate, metrics, runs, train
 
 
 def apply_overrides(raw: dict, sets: list) -> dict:
@@ -41,13 +40,14 @@ def apply_overrides(raw: dict, sets: list) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m seigan.probe", description=__doc__.split("\n")[0])
-    ap.add_argument("variant", help="core, or a variant name from params.yaml")
+    ap.add_argument("variant", help="warmup, or a variant name from params.yaml")
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--eval-seconds", type=float, default=30.0, help="validate every this many seconds")
     ap.add_argument("--steps", type=int, help="stop after this many steps (whichever comes first with --minutes)")
     ap.add_argument("--eval-steps", type=int, help="validate every this many steps instead of by time")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--init", help="start from the networks of this checkpoint (e.g. a core probe's --save)")
+    ap.add_argument("--init", help="start from the networks of this checkpoint (a warm start's last.pt or a probe's "
+                    "--save); a variant takes the networks its warm start hands on")
     ap.add_argument("--save", help="write the networks here at the end")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--profile", help="a profile of params.yaml (default: the file's)")
@@ -58,36 +58,25 @@ def main(argv=None) -> int:
     try:
         params = config.parse(apply_overrides(config.read_yaml(args.params), args.set), args.profile)
         device = config.torch_device(params.train.device)
-        name = runs.WARMUP if args.variant == "core" else args.variant
-        variant = runs.switches(params, name)
-        run = runs.run_config(params, name)  # trained as the pipeline trains the warm start or the variant
+        run = runs.get(params, args.variant)  # trained as the pipeline trains the warm start or the variant
     except (config.ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if params.train.threads:
-        torch.set_num_threads(params.train.threads)
-    root, res = resolve(params.data.root), params.model.resolution
-    data = load_split(root, "train", res)
+    # a long horizon keeps the learning rate constant: the probe measures learning, not a schedule
+    run = dataclasses.replace(run, train=dataclasses.replace(run.train, steps=10 ** 9))
+    if run.train.threads:
+        torch.set_num_threads(run.train.threads)
+    data, _ = train.load_data(run)
     val_set = evaluate.load_test(params, "val")
     val = val_set.split
-    train.set_seeds(params.train.seed)
-    # a long horizon keeps the learning rate constant: the probe measures learning, not a schedule
-    tc = config.from_dict(config.TrainConfig, {**run["train"], "steps": 10 ** 9}, "train")
-    model = train.SEIGAN(params.model, config.from_dict(config.LossConfig, run["loss"], "loss"), tc, variant)
-    if args.init:
-        train.load_networks(model, args.init)
-        model.steps_before = params.train.warmup_steps  # a warm start's binarisation ramp is over
-    train.fast_path(model.to(device), tc)
-    stream = batches.loader(data, tc, device, itertools.count(1))  # the training loop's batches
-    t_eval, step, train_s = 0.0, 0, 0.0
+    model = train.make_model(run, device)
+    if args.init:  # the step count goes on from the checkpoint's (the binarisation ramp)
+        train.load_networks(model, args.init, run.inherits or None)
+    train.fast_path(model.to(device), run.train)
+    t_eval, train_s = 0.0, 0.0
     budget = args.minutes * 60
-    while True:
-        t0 = time.perf_counter()
-        model.step(*next(stream))
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        step += 1
-        train_s += time.perf_counter() - t0
+    for step, _, took in train.steps(model, data, run.train, device, itertools.count(1)):
+        train_s += took
         done = train_s >= budget or (args.steps is not None and step >= args.steps)
         due = step % args.eval_steps == 0 if args.eval_steps else train_s - t_eval >= args.eval_seconds
         if due or done:
@@ -111,7 +100,7 @@ def main(argv=None) -> int:
         plots.image_grid({"x": val.x[:12], "true": val.mask[:12], "m": masks[:12]}, 12,
                           title=args.label).savefig(args.png, dpi=80)
     if args.save:
-        torch.save({"nets": {k: getattr(model, k).state_dict() for k in train.WARM_NETS}}, args.save)
+        torch.save({"nets": model.full_state()["nets"], "step": model.steps_done}, args.save)
     return 0
 
 

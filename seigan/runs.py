@@ -6,23 +6,21 @@ Training, evaluation, the study kit, the notebooks and every command line ask th
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from seigan import checkpoint, config
+from seigan.data.layout import Split, load_split
 from seigan.model import SEIGAN
 from seigan.paths import resolve
 
-# The shared warm start (the segment-and-inpaint core) is trained once, as its own pipeline stage, under this
-# name; a variant of params.yaml may not take it.
+# The shared warm start's name: its stage, checkpoint folder and report folder (params.yaml's `warmup` section).
 WARMUP = "warmup"
-
-# The warm-start objective: G_seg learns from the paste adversary (D_obj) and the inpainting adversary (D_bg)
-# alone, with no enhancement and no second pass, as in the mask-from-scratch methods (docs/learning.md).
-CORE = config.VariantConfig(enhancement=False, second_pass=False, texture=False, identity_weight=0.0)
 
 
 # -- paths ---------------------------------------------------------------------------------------------------
@@ -76,32 +74,73 @@ def study_dir() -> Path:
     return reports_dir() / "study"
 
 
+# -- data ----------------------------------------------------------------------------------------------------
+def load_data(params: config.Params, split: str, **kwargs) -> Split:
+    """A split of params.yaml's data set (`data.root`) at the model's resolution; kwargs as `load_split`'s."""
+    return load_split(resolve(params.data.root), split, params.model.resolution, **kwargs)
+
+
 # -- run identity --------------------------------------------------------------------------------------------
-def switches(params: config.Params, name: str) -> config.VariantConfig:
-    """The variant's switches; the warm start trains the core objective."""
-    return CORE if name == WARMUP else params.variant(name)
-
-
-def run_config(params: config.Params, name: str) -> dict:
-    """Everything that determines a run; its hash decides whether a checkpoint can be resumed. A variant that
-    starts from the shared warm start carries the warm start's config, so a changed warm start retrains it."""
-    train_cfg = config.as_dict(params.train)
-    if name == WARMUP:
-        train_cfg.update(steps=params.train.warmup_steps, lr=params.train.warmup_lr, seg_lr_scale=1.0,
-                         decay_start=params.train.warmup_decay_start)
-    loss_cfg = config.as_dict(params.loss)
-    if name == WARMUP:
-        loss_cfg["binarize"] = params.loss.warmup_binarize
-    cfg = {"variant": name, "switches": config.as_dict(switches(params, name)),
-           "model": config.as_dict(params.model), "loss": loss_cfg,
-           "train": train_cfg, "data_root": params.data.root}
-    if name != WARMUP and params.train.warmup_steps > 0:
-        cfg["warm_start"] = config_hash(run_config(params, WARMUP))
-    return cfg
-
-
 # Settings that change where or how often a run reports, not what it learns: a checkpoint resumes across them.
 BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every", "backend", "workers", "data_on")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: what it trains (`objective`), with which settings, and which run's networks it starts
+    from. The warm start and each variant are Runs; a variant's `start_from` is the warm start."""
+    name: str
+    objective: config.Objective
+    model: config.ModelConfig
+    loss: config.LossConfig
+    train: config.TrainConfig
+    data_root: str
+    start_from: "Run | None" = None
+    inherits: tuple = ()           # networks copied from start_from's finished checkpoint
+    run: bool = True               # False: declared in params.yaml but not trained by `dvc repro`
+
+    def config(self) -> dict:
+        """Everything that determines the run, as stored in its checkpoints. The warm start it starts from enters
+        by its hash, so a changed warm start retrains every variant."""
+        return {"name": self.name, "objective": config.as_dict(self.objective),
+                "model": config.as_dict(self.model), "loss": config.as_dict(self.loss),
+                "train": config.as_dict(self.train), "data_root": self.data_root,
+                "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.config())
+
+    @property
+    def checkpoint(self) -> Path:
+        return last_checkpoint(self.name)
+
+
+def plan(params: config.Params) -> dict:
+    """Every run params.yaml declares, by name: the warm start (when `warmup.steps` > 0), then the variants."""
+    w = params.warmup
+    warm = None
+    if w.steps > 0:
+        warm = Run(WARMUP, w.objective, params.model, dataclasses.replace(params.loss, binarize=w.binarize),
+                   dataclasses.replace(params.train, steps=w.steps, lr=w.lr, decay_start=w.decay_start,
+                                       seg_lr_scale=1.0),
+                   params.data.root)
+    variants = {name: Run(name, objective_of(v), params.model, params.loss, params.train, params.data.root,
+                          start_from=warm, inherits=tuple(w.hands_on) if warm else (), run=v.run)
+                for name, v in params.variants.items()}
+    return {WARMUP: warm, **variants} if warm else variants
+
+
+def get(params: config.Params, name: str) -> Run:
+    """The run called `name` (a variant, or the warm start), or one line naming what params.yaml declares."""
+    runs = plan(params)
+    if name not in runs:
+        raise config.ConfigError(f"unknown variant {name!r}; params.yaml declares: {', '.join(runs)}")
+    return runs[name]
+
+
+def objective_of(v: config.VariantConfig) -> config.Objective:
+    return config.Objective(**{f.name: getattr(v, f.name) for f in dataclasses.fields(config.Objective)})
 
 
 def config_hash(cfg: dict) -> str:
@@ -115,7 +154,7 @@ def build_model(cfg: dict, with_texture: bool = True) -> SEIGAN:
     return SEIGAN(config.from_dict(config.ModelConfig, cfg["model"], "model"),
                   config.from_dict(config.LossConfig, cfg["loss"], "loss"),
                   config.from_dict(config.TrainConfig, cfg["train"], "train"),
-                  config.from_dict(config.VariantConfig, cfg["switches"], f"variants.{cfg['variant']}"),
+                  config.from_dict(config.Objective, cfg["objective"], f"{cfg['name']}.objective"),
                   with_texture=with_texture)
 
 

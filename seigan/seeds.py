@@ -26,38 +26,38 @@ def seed_params(params: config.Params, seed: int) -> config.Params:
     return dataclasses.replace(params, train=dataclasses.replace(params.train, seed=seed))
 
 
-def finished_here(params: config.Params, name: str, ckpt_dir: Path) -> bool:
-    """Does `ckpt_dir` hold a finished run of `name` with exactly these params?"""
+def finished_here(run: runs.Run, ckpt_dir: Path) -> bool:
+    """Does `ckpt_dir` hold a finished `run` with exactly its params?"""
     last = Path(ckpt_dir) / "last.pt"
     if not last.is_file():
         return False
     state = checkpoint.load(last)
-    cfg = runs.run_config(params, name)
-    return state.get("config_hash") == runs.config_hash(cfg) and state.get("step") == cfg["train"]["steps"]
+    return state.get("config_hash") == run.hash and state.get("step") == run.train.steps
 
 
-def train_seed(params: config.Params, seed: int, variants: list, progress: bool = True) -> dict:
-    """Train the warm start and `variants` with `seed`; returns each run's checkpoint folder."""
+def train_seed(params: config.Params, seed: int, progress: bool = True) -> dict:
+    """Train the warm start and the trained variants with `seed`; returns each run's checkpoint folder."""
     p = seed_params(params, seed)
     dirs = {}
-    for name in [runs.WARMUP, *variants]:
-        if seed == params.train.seed and finished_here(p, name, runs.checkpoint_dir(name)):
+    for name, r in runs.plan(p).items():
+        if not r.run:
+            continue
+        if seed == params.train.seed and finished_here(r, runs.checkpoint_dir(name)):
             dirs[name] = runs.checkpoint_dir(name)
             continue
         ckpt_dir, log_dir = runs.seed_dirs(seed, name)
-        train.train(p, name, ckpt_dir, log_dir, progress=progress,
-                    warm_start=dirs.get(runs.WARMUP, ckpt_dir) / "last.pt")
+        warm = dirs[r.start_from.name] / "last.pt" if r.start_from else None
+        train.train(p, name, ckpt_dir, log_dir, progress=progress, warm_start=warm)
         dirs[name] = ckpt_dir
     return dirs
 
 
 def run(params: config.Params, seeds: list, progress: bool = True) -> dict:
     """Train every seed, measure each on the test split, write reports/seeds.json; returns its content."""
-    variants = evaluate.trained_variants(params)
-    trained = {seed: train_seed(params, seed, variants, progress) for seed in seeds}
+    trained = {seed: train_seed(params, seed, progress) for seed in seeds}
     device = config.torch_device(params.train.device)
     ts = evaluate.load_test(params)
-    result = {"seeds": seeds, "variants": [runs.WARMUP, *variants], "n_test": len(ts.split.x),
+    result = {"seeds": seeds, "variants": list(trained[seeds[0]]), "n_test": len(ts.split.x),
               "priors": {k: v["iou"] for k, v in evaluate.box_priors(ts, params.model.resolution).items()},
               "runs": {}}
     for seed, dirs in trained.items():

@@ -6,6 +6,7 @@ validation IoU as CSV that `dvc plots` can draw.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -23,17 +24,59 @@ from seigan.model import SEIGAN
 from seigan.paths import repo_root, resolve
 
 
-WARM_NETS = ("seg", "inp", "d_bg", "d_obj")
-
-
-def load_networks(model: SEIGAN, source, names=WARM_NETS) -> None:
-    """Copy the weights of `names` from a checkpoint (a path or a loaded state; a training run's or a probe's)."""
+def load_networks(model: SEIGAN, source, names=None) -> int:
+    """Copy the weights of `names` (default: every network both have) from a checkpoint (a path or a loaded state;
+    a training run's or a probe's), and its step count, so that the model's counter goes on from there."""
     state = checkpoint.load(source) if isinstance(source, (str, Path)) else source
     nets = state["model"]["nets"] if "model" in state else state["nets"]
+    if names is None:
+        names = [n for n in nets if getattr(model, n, None) is not None]
     for name in names:
         getattr(model, name).load_state_dict(nets[name])
-    if model.seg_ema is not None:  # the average continues from the warm start's (or starts at its weights)
-        model.seg_ema.load_state_dict(nets.get("seg_ema", nets["seg"]))
+    model.steps_done = int(state.get("step", 0))
+    return model.steps_done
+
+
+def inherit(model: SEIGAN, run: runs.Run, source: str | Path) -> None:
+    """Start `run` from the finished run it continues (its warm start): the networks it inherits, and the step
+    count. One line if that checkpoint was trained with other params or is unfinished."""
+    parent = run.start_from
+    state = checkpoint.load(source)
+    if state.get("config_hash") != parent.hash or state.get("step") != parent.train.steps:
+        raise ValueError(f"{source}: the warm start was trained with other params or is unfinished; "
+                         f"train it first (dvc repro, or python -m seigan.train {parent.name})")
+    load_networks(model, state, run.inherits)
+
+
+def load_data(run: runs.Run) -> tuple:
+    """The training split and the validation split (with true masks) at the run's resolution."""
+    root = resolve(run.data_root)
+    return (load_split(root, "train", run.model.resolution),
+            load_split(root, "val", run.model.resolution, with_truth=True))
+
+
+def make_model(run: runs.Run, device, rank: int = 0, world: int = 1, vgg=None) -> SEIGAN:
+    """The run's model on `device`, every seed set as training sets it (rank 0 draws as a single process does)."""
+    set_seeds(run.train.seed + 1000 * rank)
+    model = SEIGAN(run.model, run.loss, run.train, run.objective, vgg=vgg).to(device)
+    if world > 1:
+        model.reseed(run.train.seed + 1000 * rank)
+    return model
+
+
+def steps(model: SEIGAN, data: Split, tc: config.TrainConfig, device, numbers, rank: int = 0, sync=None):
+    """The training loop's core, shared by training, the probe and the benchmark: for each step number, draw
+    its batch (seeded by step), take one optimisation step and yield (step, losses, seconds of the step)."""
+    numbers, for_loader = itertools.tee(numbers)  # the loader's sampler reads the step numbers too
+    stream = batches.loader(data, tc, device, for_loader, rank)
+    for step in numbers:
+        t0 = time.perf_counter()
+        rec = model.step(*next(stream))
+        if sync is not None:
+            rec = sync(rec)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        yield step, rec, time.perf_counter() - t0
 
 
 def fast_path(model: SEIGAN, tc: config.TrainConfig) -> SEIGAN:
@@ -76,68 +119,61 @@ def validate(model: SEIGAN, val: Split, device, ctx: distributed.Context) -> dic
     return {"val_iou": metrics.mean_se(metrics.iou_per_image(masks, val.mask))[0], **metrics.mask_stats(masks)}
 
 
-def train(params: config.Params, variant: str, ckpt_dir: str | Path, log_dir: str | Path,
+def train(params: config.Params, name: str, ckpt_dir: str | Path, log_dir: str | Path,
           stop_after: int | None = None, progress: bool = True, data: tuple | None = None,
           warm_start: str | Path | None = None) -> dict:
-    """Train `variant` (or the shared warm start, `runs.WARMUP`) to its step budget, resuming from
-    `ckpt_dir/last.pt` when its config matches. A variant with `train.warmup_steps > 0` starts from the
-    networks in `warm_start` (the warm start's last.pt).
+    """Train the run `name` of params.yaml (a variant, or the warm start `warmup`) to its step budget, resuming from
+    `ckpt_dir/last.pt` when its config matches. A run that continues the warm start starts from the networks in
+    `warm_start` (default: the warm start's own checkpoint).
 
     Under torchrun (`train.nproc` > 1) every rank runs this function on its shard of the data; rank 0 writes the
     checkpoint (with every rank's RNG and pool state) and the logs (docs: seigan/distributed.py).
 
     `stop_after` ends this call after that many steps (used to test resuming). Returns a summary."""
-    switched = runs.switches(params, variant)  # unknown variant -> one clear line before any work
-    cfg = runs.run_config(params, variant)
-    tc = config.from_dict(config.TrainConfig, cfg["train"], "train")
+    run = runs.get(params, name)  # unknown name -> one clear line before any work
     ckpt_dir, log_dir = Path(ckpt_dir), Path(log_dir)
-    if variant != runs.WARMUP and not switched.run:
-        summary = {"variant": variant, "skipped": True, "step": 0, "steps": tc.steps, "finished": False}
+    if not run.run:
+        summary = {"variant": name, "skipped": True, "step": 0, "steps": run.train.steps, "finished": False}
         checkpoint.save_json(log_dir / "summary.json", summary)
         checkpoint.save_json(ckpt_dir / "not_run.json", summary)  # the stage's output exists; last.pt is kept
         (log_dir / "losses.csv").unlink(missing_ok=True)
         (log_dir / "val.csv").unlink(missing_ok=True)
         return summary
-    if variant != runs.WARMUP and tc.warmup_steps > 0:
-        if warm_start is None or not Path(warm_start).is_file():
+    if run.start_from is not None:
+        warm_start = Path(warm_start or run.start_from.checkpoint)
+        if not warm_start.is_file():
+            parent = run.start_from.name
             raise FileNotFoundError(f"{warm_start}: no warm-start checkpoint; train the warm start first "
-                                    f"(dvc repro train_warmup, or python -m seigan.train {runs.WARMUP})")
+                                    f"(dvc repro train_{parent}, or python -m seigan.train {parent})")
+    tc = run.train
     device = config.torch_device(tc.device)
     ctx, device = distributed.setup(tc.nproc, tc.backend, device)
     if ctx.world != tc.nproc:
         distributed.shutdown(ctx)
         how = f"torchrun started {ctx.world}" if distributed.launched() else "one process was started"
         raise distributed.DistributedError(
-            f"params.yaml: train.nproc is {tc.nproc} but {how}; run python -m seigan.train {variant} (it starts "
-            f"torchrun itself) or torchrun --standalone --nproc_per_node={tc.nproc} -m seigan.train {variant}")
+            f"params.yaml: train.nproc is {tc.nproc} but {how}; run python -m seigan.train {name} (it starts "
+            f"torchrun itself) or torchrun --standalone --nproc_per_node={tc.nproc} -m seigan.train {name}")
     try:
-        return _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, progress, data,
-                      warm_start, device, ctx)
+        return _train(run, ckpt_dir, log_dir, stop_after, progress, data, warm_start, device, ctx)
     finally:
         distributed.shutdown(ctx)
 
 
-def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, progress, data, warm_start,
-           device, ctx: distributed.Context) -> dict:
+def _train(run: runs.Run, ckpt_dir: Path, log_dir: Path, stop_after, progress, data, warm_start, device,
+           ctx: distributed.Context) -> dict:
+    tc, name, cfg = run.train, run.name, run.config()
     if tc.threads:
         torch.set_num_threads(tc.threads)
-    if data is None:
-        root = resolve(params.data.root)
-        data = (load_split(root, "train", params.model.resolution),
-                load_split(root, "val", params.model.resolution, with_truth=True))
+    data = data or load_data(run)
     train_data, val_data = batches.shard(data[0], ctx.rank, ctx.world), data[1]
-    set_seeds(tc.seed + 1000 * ctx.rank)  # rank 0 draws as a single process does
-    model = SEIGAN(params.model, config.from_dict(config.LossConfig, cfg["loss"], "loss"), tc, switched).to(device)
-    if variant != runs.WARMUP:
-        model.steps_before = tc.warmup_steps
-    if ctx.active:
-        model.reseed(tc.seed + 1000 * ctx.rank)
+    model = make_model(run, device, ctx.rank, ctx.world)
     history, val_rows, start, seconds = [], [], 0, 0.0
     last = ckpt_dir / "last.pt"
     resumed = False
     if last.is_file():
         state = checkpoint.load(last)
-        if state.get("config_hash") == runs.config_hash(cfg):
+        if state.get("config_hash") == run.hash:
             model.load_full_state(state["model"])
             if ctx.active:
                 load_rank_state(model, state["ranks"][ctx.rank])
@@ -146,18 +182,14 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
             history, val_rows, start, seconds = state["history"], state["val"], state["step"], state["seconds"]
             resumed = True
             if ctx.main:
-                print(f"resuming {variant} from step {start} ({last})")
+                print(f"resuming {name} from step {start} ({last})")
         elif ctx.main:
-            print(f"{last}: trained with other params; starting {variant} from scratch")
-    if not resumed and variant != runs.WARMUP and tc.warmup_steps > 0:
-        warm = checkpoint.load(warm_start)
-        if warm.get("config_hash") != cfg["warm_start"] or warm.get("step") != tc.warmup_steps:
-            raise ValueError(f"{warm_start}: the warm start was trained with other params or is unfinished; "
-                             f"train it first (dvc repro, or python -m seigan.train {runs.WARMUP})")
-        load_networks(model, warm)
+            print(f"{last}: trained with other params; starting {name} from scratch")
+    if not resumed and run.start_from is not None:
+        inherit(model, run, warm_start)
         model.to(device)
         if ctx.main:
-            print(f"{variant}: starting from the warm start {warm_start}")
+            print(f"{name}: starting from the warm start {warm_start}")
     fast_path(model, tc)
     if ctx.active:
         distributed.wrap(model, device)
@@ -168,7 +200,7 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
             return
         state = {"model": model.full_state(), "torch_rng": torch.get_rng_state(),
                  "step": step, "history": history, "val": val_rows, "seconds": seconds, "config": cfg,
-                 "config_hash": runs.config_hash(cfg)}
+                 "config_hash": run.hash}
         if ranks is not None:
             state["ranks"] = ranks
         checkpoint.save(last, state)
@@ -177,15 +209,12 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
     bar = None
     if progress and end > start and ctx.main:
         from tqdm.auto import tqdm
-        bar = tqdm(total=end - start, desc=variant, mininterval=5)
-    stream = batches.loader(train_data, tc, device, range(start + 1, end + 1), ctx.rank)
-    for step in range(start + 1, end + 1):
-        t0 = time.perf_counter()
-        x, y = next(stream)
-        rec = distributed.mean_record(model.step(x, y), ctx)
-        seconds += time.perf_counter() - t0
+        bar = tqdm(total=end - start, desc=name, mininterval=5)
+    sync = (lambda rec: distributed.mean_record(rec, ctx)) if ctx.active else None
+    for step, rec, took in steps(model, train_data, tc, device, range(start + 1, end + 1), ctx.rank, sync):
+        seconds += took
         if not all(np.isfinite(v) for v in rec.values()):
-            raise FloatingPointError(f"{variant}: non-finite loss at step {step}: {rec}")
+            raise FloatingPointError(f"{name}: non-finite loss at step {step}: {rec}")
         if step % tc.log_every == 0 or step == tc.steps:
             history.append({"step": step, **rec, "lr": model.sched_g.get_last_lr()[0]})
         if step % tc.val_every == 0 or step == tc.steps:
@@ -199,11 +228,11 @@ def _train(params, variant, cfg, tc, switched, ckpt_dir, log_dir, stop_after, pr
         bar.close()
     if end == start and not last.is_file():
         save(start)
-    summary = {"variant": variant, "step": end, "steps": tc.steps, "finished": end >= tc.steps,
+    summary = {"variant": name, "step": end, "steps": tc.steps, "finished": end >= tc.steps,
                "seconds": round(seconds, 1), "s_per_step": round(seconds / max(end, 1), 3),
                "final_val_iou": val_rows[-1]["val_iou"] if val_rows else None,
                "final_val_soft": val_rows[-1]["soft"] if val_rows else None,
-               "warm_start": cfg.get("warm_start"), "processes": ctx.world}
+               "warm_start": cfg["start_from"], "processes": ctx.world}
     if ctx.main:
         checkpoint.write_csv(log_dir / "losses.csv", history)
         checkpoint.write_csv(log_dir / "val.csv", val_rows)
@@ -217,14 +246,12 @@ def train_run(params: config.Params, name: str, params_file: str | Path = "param
     if params.train.nproc > 1 and not distributed.launched():
         distributed.check_settings(params.train.nproc, params.train.backend, config.torch_device(params.train.device))
         return launch(name, params.train.nproc, params_file, kwargs.get("stop_after"))
-    return train(params, name, runs.checkpoint_dir(name), runs.train_log_dir(name),
-                 warm_start=runs.last_checkpoint(runs.WARMUP), **kwargs)
+    return train(params, name, runs.checkpoint_dir(name), runs.train_log_dir(name), **kwargs)
 
 
 def launch(name: str, nproc: int, params_file: str | Path, stop_after: int | None = None) -> dict:
     """`torchrun --standalone --nproc_per_node=nproc -m seigan.train name`, its output shown when it ends."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", "seigan.train", name, "--params", str(resolve(params_file))]
+    cmd = distributed.torchrun(nproc, "-m", "seigan.train", name, "--params", str(resolve(params_file)))
     if stop_after is not None:
         cmd += ["--stop-after", str(stop_after)]
     res = subprocess.run(cmd, cwd=repo_root(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -14,6 +14,7 @@ BASE = {
     "data": {}, "loss": {}, "eval": {},
     "model": {"resolution": 32, "ngf": 4, "ndf": 8, "n_blocks": 1},
     "train": {"steps": 50, "batch_size": 2, "pool_size": 4},
+    "warmup": {"steps": 0},  # no warm start unless a test asks for one
     "variants": VARIANTS,
 }
 

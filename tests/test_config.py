@@ -4,6 +4,7 @@ import typing
 import pytest
 
 from seigan import config
+from tests.conftest import ROOT
 from tests.conftest import BASE, tiny_params
 
 
@@ -85,7 +86,7 @@ def test_device_choice():
 def test_cpu_profile_keys_apply_and_warmup_is_reserved():
     raw = {**BASE, "profile": "cpu", "profiles": {"cpu": {"model": {"ngf": 12}}}}
     assert config.parse(raw).model.ngf == 12  # never silently ignored
-    with pytest.raises(config.ConfigError, match="variants.warmup: the name is reserved"):
+    with pytest.raises(config.ConfigError, match="variants.warmup: the name is the warm start's"):
         config.parse({**BASE, "variants": {**BASE["variants"], "warmup": BASE["variants"]["full"]}})
 
 
@@ -114,3 +115,11 @@ def test_bounds_and_resolution_rules_are_checked_when_params_are_read():
         raw[section].update(over)
         with pytest.raises(config.ConfigError, match=message):
             config.parse(raw)
+
+
+def test_dataclass_defaults_are_the_shipped_recipe():
+    """A config made in code (as the unit tests make theirs) is params.yaml's CPU default, not another recipe."""
+    shipped = config.load(ROOT / "params.yaml", profile="cpu")
+    for name, cls in config.SECTIONS.items():
+        assert getattr(shipped, name) == cls(), f"{name}: the dataclass defaults differ from params.yaml"
+    assert shipped.variants["full"] == config.VariantConfig()

@@ -76,15 +76,19 @@ def test_two_gloo_ranks_equal_one_process_on_the_whole_batch(tmp_path, variant):
     model.step(x, y)
     for dist_g, one_g in zip(r0["grads"], grads[:2]):
         assert one_g.abs().max() > 0
-        assert torch.allclose(dist_g, one_g, rtol=1e-4, atol=1e-6 * float(one_g.abs().max()))
+        # float32 summation order differs between a batch of 2 per rank and one of 4 (the shipped 3x3-conv U-Net
+        # accumulates ~3e-6 of the largest gradient); an averaging error would be of the gradient's own size
+        assert torch.allclose(dist_g, one_g, rtol=1e-4, atol=1e-5 * float(one_g.abs().max()))
 
 
-def make_repo(tmp: Path, built_data, **train_changes) -> Path:
+def make_repo(tmp: Path, built_data, warmup_steps: int | None = None, **train_changes) -> Path:
     """A folder with params.yaml (the tiny profile, with `train_changes`) and data/ linked to the built data."""
     tmp.mkdir(parents=True, exist_ok=True)
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["profile"] = "tiny"
     raw["profiles"]["tiny"]["train"].update(train_changes)
+    if warmup_steps is not None:
+        raw["profiles"]["tiny"]["warmup"]["steps"] = warmup_steps
     (tmp / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     if not (tmp / "data").exists():
         (tmp / "data").symlink_to(built_data)
@@ -96,8 +100,7 @@ def env(repo: Path) -> dict:
 
 
 def torchrun(repo: Path, nproc: int, *args, **kw):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", "seigan.train", *args]
+    cmd = distributed.torchrun(nproc, "-m", "seigan.train", *args)
     return subprocess.run(cmd, cwd=repo, env=env(repo), capture_output=True, text=True, **kw)
 
 

@@ -1,5 +1,5 @@
 """The recipe must learn: a regression test that fails if the training recipe in params.yaml stops learning a
-mask. The shared warm start (the segment-and-inpaint core) trains for 800 steps on bright triangles over striped
+mask. The shared warm start (params.yaml's `warmup`) trains for 800 steps on bright triangles over striped
 backgrounds (32 px, ~30 s), then `full` continues from it for a few steps; the validation masks must beat the
 filled box by a wide margin and separate object from background. The probes behind the thresholds (four seeds:
 IoU 0.82-0.98 against 0.53 for the box; the same test with compose_inpaint off reaches 0.35) are in
@@ -19,10 +19,11 @@ def small_recipe() -> config.Params:
     """params.yaml's recipe (every loss weight and switch) at a size that trains in seconds."""
     p = config.load(ROOT / "params.yaml")
     model = dataclasses.replace(p.model, resolution=SIZE, ngf=8, ndf=16, seg_depth=3, n_blocks=1)
-    tc = dataclasses.replace(p.train, warmup_steps=WARM_STEPS, steps=FULL_STEPS, val_every=WARM_STEPS,
-                             checkpoint_every=WARM_STEPS, log_every=20, device="cpu", zoom=0.0, threads=0)
+    tc = dataclasses.replace(p.train, steps=FULL_STEPS, val_every=WARM_STEPS, checkpoint_every=WARM_STEPS,
+                             log_every=20, device="cpu", zoom=0.0, threads=0)
     loss = dataclasses.replace(p.loss, binarize_ramp=WARM_STEPS // 2)
-    return dataclasses.replace(p, model=model, train=tc, loss=loss)
+    warmup = dataclasses.replace(p.warmup, steps=WARM_STEPS)
+    return dataclasses.replace(p, model=model, train=tc, loss=loss, warmup=warmup)
 
 
 def mask_contrast(ckpt_dir: Path, val) -> float:
@@ -60,7 +61,7 @@ def test_probe_prints_a_validation_line(built_data, tmp_path):
 
     from seigan import probe
     out = tmp_path / "probe.jsonl"
-    assert probe.main(["core", "--profile", "tiny", "--steps", "2", "--eval-steps", "2", "--params",
+    assert probe.main(["warmup", "--profile", "tiny", "--steps", "2", "--eval-steps", "2", "--params",
                        str(ROOT / "params.yaml"), "--out", str(out)]) == 0
     line = json.loads(out.read_text().splitlines()[-1])
     assert line["step"] == 2 and 0 <= line["val_iou"] <= 1 and {"soft", "mask_mean"} <= set(line)

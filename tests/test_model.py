@@ -90,7 +90,7 @@ def test_shifted_paste_zero_pads_and_defeats_the_all_ones_mask(make_model):
             edge = torch.stack([zi[:, :, 0], zi[:, :, -1], zi[:, 0, :], zi[:, -1, :]])
             ref = torch.stack([yi[:, :, 0], yi[:, :, -1], yi[:, 0, :], yi[:, -1, :]])
             assert (edge - ref).abs().amax(dim=(1, 2)).min() < 1e-5
-    assert torch.equal(make_model("single_pass").shifted_paste(ones, x, y), x)  # shift 0: the plain paste
+    assert torch.equal(make_model("single_pass", loss={"paste_shift": 0.0}).shifted_paste(ones, x, y), x)  # shift 0: the plain paste
 
 
 def test_binarize_weight_ramps_linearly(make_model):
@@ -100,6 +100,23 @@ def test_binarize_weight_ramps_linearly(make_model):
         weights.append(model.weight("binarize"))
         model.step(images(2, seed=s), images(2, seed=9))
     assert weights == pytest.approx([1.0, 2.0, 3.0, 4.0, 4.0])
+
+
+def test_the_step_count_goes_on_from_the_warm_start_and_survives_a_checkpoint(make_model):
+    """The model owns its step counter: a run that inherits a warm start's networks continues its binarisation
+    ramp, and a resumed run continues its own."""
+    from seigan import train
+    recipe = {"binarize": 4.0, "binarize_ramp": 4}
+    warm = make_model("single_pass", loss=recipe)
+    for s in range(2):
+        warm.step(images(2, seed=s), images(2, seed=9))
+    variant = make_model("single_pass", loss=recipe)
+    train.load_networks(variant, {"model": warm.full_state(), "step": 2}, ["seg", "inp"])
+    assert variant.steps_done == 2 and variant.weight("binarize") == pytest.approx(3.0)
+    variant.step(images(2, seed=5), images(2, seed=9))
+    resumed = make_model("single_pass", loss=recipe)
+    resumed.load_full_state(variant.full_state())
+    assert resumed.steps_done == 3 and resumed.weight("binarize") == pytest.approx(4.0)
 
 
 def test_full_step_returns_named_finite_losses(make_model):
@@ -142,7 +159,7 @@ def test_no_texture_drops_only_the_gram_term(make_model):
 def test_single_pass_has_no_second_application(make_model):
     model = make_model("single_pass")
     out = model(images(2), images(2, seed=1))
-    assert set(out) == {"m", "z", "y_hat", "x_hat"}
+    assert set(out) == {"m", "z", "y_hat", "x_hat", "z_tilde"}
     rec = model.step(images(2), images(2, seed=1))
     assert not {"rec_bg", "rec_obj", "vgg_feature", "vgg_gram"} & set(rec)
     assert model.texture is None
@@ -190,8 +207,9 @@ def test_lr_decays_linearly_to_zero(make_model):
     lrs = []
     for s in range(4):
         model.step(images(2, seed=s), images(2, seed=9))
-        lrs.append(model.sched_g.get_last_lr()[0])
-    assert lrs == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])  # lr for the next step, after each step
+        lrs.append(model.sched_g.get_last_lr())
+    assert [lr[1] for lr in lrs] == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])  # lr for the next step, after each step
+    assert [lr[0] for lr in lrs] == pytest.approx([2e-5, 2e-5, 1e-5, 0.0])  # G_seg at train.seg_lr_scale
 
 
 def test_overfit_one_batch_lowers_reconstruction(make_model):

@@ -28,7 +28,7 @@ def test_mask_is_in_unit_interval_even_for_extreme_inputs():
 
 def test_patchgan_receptive_field_is_70():
     # A single output pixel of the 3-layer PatchGAN must depend on exactly a 70x70 input patch.
-    d = networks.make_disc(ModelConfig(resolution=128, ndf=4, norm="none"))
+    d = networks.make_disc(ModelConfig(resolution=128, ndf=4, norm="none", d_layers=3))
     x = torch.zeros(1, 3, 128, 128, requires_grad=True)
     out = d(x)
     out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
