@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from seigan import checkpoint as ckpt
+from seigan import atomic
 from seigan import config, runs
 from seigan.data.layout import DataError, open_image, to_tensor
 from seigan.model import SEIGAN
@@ -42,7 +42,7 @@ def load_model(checkpoint: str | Path | None = None, device: str = "cpu") -> SEI
         path = path / "last.pt"
     if not path.is_file():
         raise InputError(f"{path}: no checkpoint (train one with `dvc repro`, or pass --checkpoint)")
-    state = ckpt.load(path)
+    state = atomic.load(path)
     if not isinstance(state, dict) or not {"config", "model"} <= set(state):
         raise InputError(f"{path}: not a seigan-repro training checkpoint")
     try:
@@ -207,4 +207,4 @@ def save(array: np.ndarray, path: str | Path) -> Path:
     """Write atomically: a failed or interrupted save leaves no partial file."""
     fmt = output_format(path)
     im = Image.fromarray(array)
-    return ckpt.atomic_write(path, lambda f: im.save(f, format=fmt))
+    return atomic.write(path, lambda f: im.save(f, format=fmt))

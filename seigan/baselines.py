@@ -66,7 +66,7 @@ def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfi
     """The supervised upper bound: SEIGAN's G_seg trained with BCE on the true masks, same optimiser, batch and
     augmentation. Returns the network and its validation curve (rows of step, val_iou) when `val` is given."""
     from seigan.metrics import iou_per_image
-    from seigan.runs import batched_masks
+    from seigan.model import batched_masks
     from seigan.batches import random_flip, random_zoom
     gen = torch.Generator().manual_seed(train_cfg.seed + 20)
     seg = networks.make_seg(model_cfg, seed=train_cfg.seed).to(device)

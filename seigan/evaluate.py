@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seigan import baselines, checkpoint, config, metrics, runs
+from seigan import atomic, baselines, config, metrics, runs
 from seigan.data.layout import Split
-from seigan.model import SEIGAN
+from seigan.model import SEIGAN, batched, batched_masks
 from seigan.paths import resolve
 
 N_WORST = 8  # the test images with the lowest IoU shown in the report
@@ -71,8 +71,8 @@ def swap_absent_line(params: config.Params) -> str:
 def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
     """m, z, ŷ and x̂ of a trained model on the test split, plus x̂ for its thresholded mask and for the true mask."""
     b = params.eval.batch_size
-    out = runs.batched(model.predict, (ts.split.x, ts.y), b, device)
-    fill = lambda mask: runs.batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731
+    out = batched(model.predict, (ts.split.x, ts.y), b, device)
+    fill = lambda mask: batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731
     out["x_hat_hard"] = fill((out["m"] >= 0.5).float())
     out["x_hat_true"] = fill(ts.hole)
     return out
@@ -139,7 +139,7 @@ def evaluate_runs(params, names, ts: TestSet, device, res: dict, progress=True) 
     res["per_image"][name], outputs of the first examples are returned."""
     k, examples = params.eval.n_examples, {}
     for name in names:
-        state = checkpoint.load(runs.last_checkpoint(name))
+        state = atomic.load(runs.last_checkpoint(name))
         model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
         out = outputs(model, ts, params, device)
         s = res["per_image"][name] = scores(out, ts)
@@ -217,8 +217,8 @@ def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, 
     seg, curve = baselines.train_supervised(train.x, train.mask, params.model, params.train,
                                             params.eval.supervised_steps, progress, device,
                                             val=(val.x, val.mask), val_every=params.train.val_every)
-    checkpoint.write_csv(runs.eval_file("supervised_val.csv", out_dir), curve)
-    return runs.batched_masks(seg, ts.split.x, device, params.eval.batch_size)
+    atomic.write_csv(runs.eval_file("supervised_val.csv", out_dir), curve)
+    return batched_masks(seg, ts.split.x, device, params.eval.batch_size)
 
 
 def trained_variants(params: config.Params) -> list:
@@ -310,10 +310,10 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     }}
     result = {"n_test": n, **{key: res[key] for key in ("segmentation", "inpainting", "enhancement", "realism",
                                                          "realism_bg", "paired")}}
-    checkpoint.save_json(runs.metrics_file(out_dir), result)
-    checkpoint.save_json(runs.eval_file("details.json", out_dir), details)
+    atomic.save_json(runs.metrics_file(out_dir), result)
+    atomic.save_json(runs.eval_file("details.json", out_dir), details)
     table = per_image_table(ts, res["per_image"])
-    checkpoint.atomic_write(runs.eval_file("per_image.csv", out_dir),
+    atomic.write(runs.eval_file("per_image.csv", out_dir),
                             lambda f: f.write(table.to_csv(index=False, float_format="%.6g").encode()))
-    checkpoint.save(runs.eval_file("examples.pt", out_dir), examples)
+    atomic.save(runs.eval_file("examples.pt", out_dir), examples)
     return result

@@ -300,3 +300,21 @@ class SEIGAN(nn.Module):
         self.pool_obj.load_state_dict(state["pool_obj"])
         self.noise_rng.set_state(state["noise_rng"])
         self.steps_done = state["steps_done"]
+
+
+# -- inference in chunks (evaluation, validation, the supervised bound) -------------------------------------
+@torch.no_grad()
+def batched(fn, tensors: tuple, batch: int, device) -> dict:
+    """Run `fn` (returning a dict of tensors) over chunks of `tensors` on `device`; results on the CPU."""
+    parts = [{k: v.cpu() for k, v in fn(*(c.to(device) for c in chunks)).items()}
+             for chunks in zip(*(t.split(batch) for t in tensors))]
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+
+
+def batched_masks(segment, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
+    """Masks of `images` from `segment` (images -> masks), run in chunks on `device`; returned on the CPU."""
+    return batched(lambda chunk: {"m": segment(chunk)}, (images,), batch, device)["m"]
+
+
+def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
+    return batched_masks(lambda chunk: model.predict(chunk)["m"], images, device, batch)

@@ -30,8 +30,8 @@ def expect_image(t: torch.Tensor, channels: int, name: str, size: int | None = N
         raise ValueError(f"{name}: expected {size}x{size} images, got {t.shape[2]}x{t.shape[3]}")
 
 
-class UNet(nn.Module):
-    """pix2pix U-Net: 4x4 stride-2 convolutions down, transposed convolutions up, skips between."""
+class Pix2PixUNet(nn.Module):
+    """pix2pix U-Net (`model.seg_arch: pix2pix`): 4x4 stride-2 convolutions down, transposed convolutions up, skips between."""
 
     def __init__(self, in_ch: int, out_ch: int, ngf: int, depth: int, norm: str):
         super().__init__()
@@ -68,8 +68,8 @@ class UNet(nn.Module):
         return x
 
 
-class ConvUNet(nn.Module):
-    """Classic U-Net (Ronneberger et al.): two 3x3 conv layers at every level, full resolution included,
+class UNet(nn.Module):
+    """Classic U-Net (Ronneberger et al.; `model.seg_arch: unet`): two 3x3 conv layers at every level, full resolution included,
     max-pooling down, bilinear up-sampling and concatenated skips. A mask learnt without labels needs
     full-resolution features to follow object edges; pix2pix's U-Net has none at the top level and learns slowly
     here (docs/learning.md)."""
@@ -156,7 +156,7 @@ class SegNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        arch = ConvUNet if cfg.seg_arch == "unet" else UNet
+        arch = {"unet": UNet, "pix2pix": Pix2PixUNet}[cfg.seg_arch]
         self.unet = arch(3, 1, cfg.ngf, cfg.seg_depth, cfg.norm)
 
     def forward(self, x):

@@ -1,5 +1,6 @@
-"""A run's identity and artefacts: one owner for what determines a run (its config and hash), how a trained
-model is rebuilt from its checkpoint, and every checkpoint and report path.
+"""Runs and their artefacts: one owner for what the warm start and each variant train (`Run`, `plan`), a run's
+identity (its config and hash), how a trained model is rebuilt from its checkpoint, and every checkpoint and report
+path.
 
 Training, evaluation, the study kit, the notebooks and every command line ask this module; no other file spells
 `checkpoints/...` or `reports/...`.
@@ -12,9 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from seigan import checkpoint, config
+from seigan import atomic, config
 from seigan.data.layout import Split, load_split
 from seigan.model import SEIGAN
 from seigan.paths import resolve
@@ -165,25 +164,8 @@ def load_trained(ckpt_dir: str | Path, device="cpu", state: dict | None = None) 
     if state is None:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no checkpoint; train this variant first")
-        state = checkpoint.load(path)
+        state = atomic.load(path)
     model = build_model(state["config"], with_texture=False)
     model.load_full_state(state["model"])
     model.eval()
     return model.to(device)
-
-
-@torch.no_grad()
-def batched(fn, tensors: tuple, batch: int, device) -> dict:
-    """Run `fn` (returning a dict of tensors) over chunks of `tensors` on `device`; results on the CPU."""
-    parts = [{k: v.cpu() for k, v in fn(*(c.to(device) for c in chunks)).items()}
-             for chunks in zip(*(t.split(batch) for t in tensors))]
-    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-
-
-def batched_masks(segment, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
-    """Masks of `images` from `segment` (images -> masks), run in chunks on `device`; returned on the CPU."""
-    return batched(lambda chunk: {"m": segment(chunk)}, (images,), batch, device)["m"]
-
-
-def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
-    return batched_masks(lambda chunk: model.predict(chunk)["m"], images, device, batch)

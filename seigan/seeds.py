@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from seigan import checkpoint, config, evaluate, runs, train
+from seigan import atomic, config, evaluate, runs, train
 from seigan.data.layout import DataError
 
 
@@ -31,7 +31,7 @@ def finished_here(run: runs.Run, ckpt_dir: Path) -> bool:
     last = Path(ckpt_dir) / "last.pt"
     if not last.is_file():
         return False
-    state = checkpoint.load(last)
+    state = atomic.load(last)
     return state.get("config_hash") == run.hash and state.get("step") == run.train.steps
 
 
@@ -66,7 +66,7 @@ def run(params: config.Params, seeds: list, progress: bool = True) -> dict:
         if progress:
             print(f"seed {seed}: " + ", ".join(f"{n} IoU {m['iou']:.3f}" for n, m in result["runs"][str(seed)].items()))
     result["summary"] = summarise(result)
-    checkpoint.save_json(runs.seeds_file(), result)
+    atomic.save_json(runs.seeds_file(), result)
     return result
 
 

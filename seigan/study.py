@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from seigan.checkpoint import save_json
+from seigan.atomic import save_json
 from seigan.data.layout import to_uint8
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Which image looks real?</title>

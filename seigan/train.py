@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seigan import batches, checkpoint, config, distributed, metrics, runs
+from seigan import atomic, batches, config, distributed, metrics, runs
 from seigan.data.layout import DataError, Split, load_split
-from seigan.model import SEIGAN
+from seigan.model import SEIGAN, predict_masks
 from seigan.paths import repo_root, resolve
 
 
 def load_networks(model: SEIGAN, source, names=None) -> int:
     """Copy the weights of `names` (default: every network both have) from a checkpoint (a path or a loaded state;
     a training run's or a probe's), and its step count, so that the model's counter goes on from there."""
-    state = checkpoint.load(source) if isinstance(source, (str, Path)) else source
+    state = atomic.load(source) if isinstance(source, (str, Path)) else source
     nets = state["model"]["nets"] if "model" in state else state["nets"]
     if names is None:
         names = [n for n in nets if getattr(model, n, None) is not None]
@@ -41,7 +41,7 @@ def inherit(model: SEIGAN, run: runs.Run, source: str | Path) -> None:
     """Start `run` from the finished run it continues (its warm start): the networks it inherits, and the step
     count. One line if that checkpoint was trained with other params or is unfinished."""
     parent = run.start_from
-    state = checkpoint.load(source)
+    state = atomic.load(source)
     if state.get("config_hash") != parent.hash or state.get("step") != parent.train.steps:
         raise ValueError(f"{source}: the warm start was trained with other params or is unfinished; "
                          f"train it first (dvc repro, or python -m seigan.train {parent.name})")
@@ -110,7 +110,7 @@ def load_rank_state(model: SEIGAN, state: dict) -> None:
 
 def validate(model: SEIGAN, val: Split, device, ctx: distributed.Context) -> dict:
     """Validation IoU and mask statistics over the whole split, each rank predicting its shard."""
-    masks = runs.predict_masks(model, batches.shard(val, ctx.rank, ctx.world).x, device)
+    masks = predict_masks(model, batches.shard(val, ctx.rank, ctx.world).x, device)
     if ctx.active:
         parts = distributed.gather_objects(masks, ctx)
         masks = torch.empty((len(val.x),) + masks.shape[1:])
@@ -134,8 +134,8 @@ def train(params: config.Params, name: str, ckpt_dir: str | Path, log_dir: str |
     ckpt_dir, log_dir = Path(ckpt_dir), Path(log_dir)
     if not run.run:
         summary = {"variant": name, "skipped": True, "step": 0, "steps": run.train.steps, "finished": False}
-        checkpoint.save_json(log_dir / "summary.json", summary)
-        checkpoint.save_json(ckpt_dir / "not_run.json", summary)  # the stage's output exists; last.pt is kept
+        atomic.save_json(log_dir / "summary.json", summary)
+        atomic.save_json(ckpt_dir / "not_run.json", summary)  # the stage's output exists; last.pt is kept
         (log_dir / "losses.csv").unlink(missing_ok=True)
         (log_dir / "val.csv").unlink(missing_ok=True)
         return summary
@@ -172,7 +172,7 @@ def _train(run: runs.Run, ckpt_dir: Path, log_dir: Path, stop_after, progress, d
     last = ckpt_dir / "last.pt"
     resumed = False
     if last.is_file():
-        state = checkpoint.load(last)
+        state = atomic.load(last)
         if state.get("config_hash") == run.hash:
             model.load_full_state(state["model"])
             if ctx.active:
@@ -203,7 +203,7 @@ def _train(run: runs.Run, ckpt_dir: Path, log_dir: Path, stop_after, progress, d
                  "config_hash": run.hash}
         if ranks is not None:
             state["ranks"] = ranks
-        checkpoint.save(last, state)
+        atomic.save(last, state)
 
     end = tc.steps if stop_after is None else min(tc.steps, start + stop_after)
     bar = None
@@ -234,9 +234,9 @@ def _train(run: runs.Run, ckpt_dir: Path, log_dir: Path, stop_after, progress, d
                "final_val_soft": val_rows[-1]["soft"] if val_rows else None,
                "warm_start": cfg["start_from"], "processes": ctx.world}
     if ctx.main:
-        checkpoint.write_csv(log_dir / "losses.csv", history)
-        checkpoint.write_csv(log_dir / "val.csv", val_rows)
-        checkpoint.save_json(log_dir / "summary.json", summary)
+        atomic.write_csv(log_dir / "losses.csv", history)
+        atomic.write_csv(log_dir / "val.csv", val_rows)
+        atomic.save_json(log_dir / "summary.json", summary)
     return summary
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from seigan import api, checkpoint, cli, config, runs, train
+from seigan import api, atomic, cli, config, runs, train
 from synthetic import shapes_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,9 +119,9 @@ def test_bad_input_gives_one_line_exit_2_and_no_output(ckpt, tmp_path, capsys, m
 def test_missing_or_foreign_checkpoint_is_one_line(ckpt, tmp_path, capsys):
     img = photo(tmp_path / "a.png")
     assert "no checkpoint" in bad(tmp_path / "nowhere", tmp_path, capsys, "remove", img, "--box", "30,20,60,50")
-    state = checkpoint.load(ckpt / "last.pt")
+    state = atomic.load(ckpt / "last.pt")
     state["config"]["model"]["no_such_option"] = 1  # as a later or earlier version would write it
-    checkpoint.save(tmp_path / "other" / "last.pt", state)
+    atomic.save(tmp_path / "other" / "last.pt", state)
     assert "another version" in bad(tmp_path / "other", tmp_path, capsys, "remove", img, "--box", "30,20,60,50")
     torch.save({"weights": 1}, tmp_path / "foreign.pt")
     assert "not a seigan-repro" in bad(tmp_path / "foreign.pt", tmp_path, capsys, "remove", img, "--box",

@@ -15,7 +15,7 @@ import torch.multiprocessing as mp
 import yaml
 
 from seigan import distributed, train
-from seigan.checkpoint import load
+from seigan.atomic import load
 
 ROOT = Path(__file__).resolve().parents[1]
 B = 2  # per-rank batch

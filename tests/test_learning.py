@@ -9,6 +9,7 @@ from pathlib import Path
 
 
 from seigan import baselines, config, metrics, runs, train
+from seigan.model import predict_masks
 from synthetic import shapes_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ def small_recipe() -> config.Params:
 
 def mask_contrast(ckpt_dir: Path, val) -> float:
     """Mean mask on the object minus mean mask on the background: about 0 for the grey mask."""
-    m = runs.predict_masks(runs.load_trained(ckpt_dir), val.x, "cpu")
+    m = predict_masks(runs.load_trained(ckpt_dir), val.x, "cpu")
     inside = (m * val.mask).sum() / val.mask.sum()
     outside = (m * (1 - val.mask)).sum() / (1 - val.mask).sum()
     return float(inside - outside)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from seigan import checkpoint
+from seigan import atomic
 from tests.conftest import images
 
 
@@ -180,9 +180,9 @@ def test_other_seed_other_losses(make_model):
 def test_checkpoint_roundtrip_gives_identical_next_step(make_model, tmp_path):
     a = make_model("full")
     run_steps(a, 2)
-    checkpoint.save(tmp_path / "c.pt", {"model": a.full_state()})
+    atomic.save(tmp_path / "c.pt", {"model": a.full_state()})
     b = make_model("full", train={"seed": 5})  # different init, overwritten by the load
-    b.load_full_state(checkpoint.load(tmp_path / "c.pt")["model"])
+    b.load_full_state(atomic.load(tmp_path / "c.pt")["model"])
     x, y = images(2, seed=50), images(2, seed=51)
     assert a.step(x, y) == b.step(x, y)
     for p, q in zip(a.parameters(), b.parameters()):
@@ -191,14 +191,14 @@ def test_checkpoint_roundtrip_gives_identical_next_step(make_model, tmp_path):
 
 def test_atomic_save_keeps_previous_file_on_failure(tmp_path):
     path = tmp_path / "c.pt"
-    checkpoint.save(path, {"v": 1})
+    atomic.save(path, {"v": 1})
 
     def boom(f):
         f.write(b"partial")
         raise RuntimeError("disk full")
     with pytest.raises(RuntimeError):
-        checkpoint.atomic_write(path, boom)
-    assert checkpoint.load(path) == {"v": 1}
+        atomic.write(path, boom)
+    assert atomic.load(path) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temp file left behind
 
 

@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from seigan import config, train
-from seigan.checkpoint import load
+from seigan.atomic import load
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -1,6 +1,7 @@
-"""Atomic checkpoints: write to a temporary file in the same folder, fsync, then rename.
+"""Atomic files: every checkpoint, JSON, CSV and image the project writes goes to a temporary file in the same
+folder, is fsynced, then renamed over the target.
 
-A crash or `kill -9` mid-write leaves the previous checkpoint intact, never a half-written one.
+A crash or `kill -9` mid-write leaves the previous file intact, never a half-written one.
 """
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from pathlib import Path
 import torch
 
 
-def atomic_write(path: str | Path, write) -> Path:
-    """Call `write(file_object)` on a temp file beside `path`, then atomically replace `path`."""
+def write(path: str | Path, fill) -> Path:
+    """Call `fill(file_object)` on a temp file beside `path`, then atomically replace `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            fill(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -30,11 +31,11 @@ def atomic_write(path: str | Path, write) -> Path:
 
 
 def save(path: str | Path, state: dict) -> Path:
-    return atomic_write(path, lambda f: torch.save(state, f))
+    return write(path, lambda f: torch.save(state, f))
 
 
 def save_json(path: str | Path, obj) -> Path:
-    return atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+    return write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
 
 
 def write_csv(path: str | Path, rows: list) -> None:
@@ -43,11 +44,11 @@ def write_csv(path: str | Path, rows: list) -> None:
         return
     keys = list(dict.fromkeys(k for r in rows for k in r))
 
-    def write(f):
+    def lines(f):
         text = [",".join(keys)] + [",".join("" if r.get(k) is None else f"{r[k]:.6g}" if isinstance(r[k], float)
                                            else str(r[k]) for k in keys) for r in rows]
         f.write(("\n".join(text) + "\n").encode())
-    atomic_write(path, write)
+    write(path, lines)
 
 
 def load(path: str | Path) -> dict:
