@@ -314,6 +314,6 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     atomic.save_json(runs.eval_file("details.json", out_dir), details)
     table = per_image_table(ts, res["per_image"])
     atomic.write(runs.eval_file("per_image.csv", out_dir),
-                            lambda f: f.write(table.to_csv(index=False, float_format="%.6g").encode()))
+                 lambda f: f.write(table.to_csv(index=False, float_format="%.6g").encode()))
     atomic.save(runs.eval_file("examples.pt", out_dir), examples)
     return result

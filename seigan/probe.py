@@ -66,13 +66,13 @@ def main(argv=None) -> int:
     run = dataclasses.replace(run, train=dataclasses.replace(run.train, steps=10 ** 9))
     if run.train.threads:
         torch.set_num_threads(run.train.threads)
-    data, _ = train.load_data(run)
+    data = runs.load_data(params, "train")  # validation comes with its references (evaluate.load_test)
     val_set = evaluate.load_test(params, "val")
     val = val_set.split
     model = train.make_model(run, device)
     if args.init:  # the step count goes on from the checkpoint's (the binarisation ramp)
         train.load_networks(model, args.init, run.inherits or None)
-    train.fast_path(model.to(device), run.train)
+    train.fast_path(model, run.train)
     t_eval, train_s = 0.0, 0.0
     budget = args.minutes * 60
     for step, _, took in train.steps(model, data, run.train, device, itertools.count(1)):

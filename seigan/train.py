@@ -24,7 +24,7 @@ from seigan.model import SEIGAN, predict_masks
 from seigan.paths import repo_root, resolve
 
 
-def load_networks(model: SEIGAN, source, names=None) -> int:
+def load_networks(model: SEIGAN, source, names=None) -> None:
     """Copy the weights of `names` (default: every network both have) from a checkpoint (a path or a loaded state;
     a training run's or a probe's), and its step count, so that the model's counter goes on from there."""
     state = atomic.load(source) if isinstance(source, (str, Path)) else source
@@ -34,7 +34,6 @@ def load_networks(model: SEIGAN, source, names=None) -> int:
     for name in names:
         getattr(model, name).load_state_dict(nets[name])
     model.steps_done = int(state.get("step", 0))
-    return model.steps_done
 
 
 def inherit(model: SEIGAN, run: runs.Run, source: str | Path) -> None:
@@ -65,8 +64,9 @@ def make_model(run: runs.Run, device, rank: int = 0, world: int = 1, vgg=None) -
 
 
 def steps(model: SEIGAN, data: Split, tc: config.TrainConfig, device, numbers, rank: int = 0, sync=None):
-    """The training loop's core, shared by training, the probe and the benchmark: for each step number, draw
-    its batch (seeded by step), take one optimisation step and yield (step, losses, seconds of the step)."""
+    """The training loop's core, shared by training and the probe: for each step number, draw its batch (seeded by
+    step), take one optimisation step and yield (step, losses, seconds of the step). benchmarks/train_step.py builds
+    its model with `make_model` and draws from the same loader, but times the batch draw and the step apart."""
     numbers, for_loader = itertools.tee(numbers)  # the loader's sampler reads the step numbers too
     stream = batches.loader(data, tc, device, for_loader, rank)
     for step in numbers:
