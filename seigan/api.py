@@ -22,7 +22,7 @@ from PIL import Image
 from seigan import atomic
 from seigan import config, runs
 from seigan.data.layout import DataError, open_image, to_tensor
-from seigan.model import SEIGAN
+from seigan.model import SEIGAN, hard_hole
 
 BOX_FILL = 0.65              # the box's longer side / the crop's side
 MAX_PIXELS = 100_000_000     # larger photos are refused with one line (downscale them first)
@@ -147,7 +147,10 @@ def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None 
     r = model.cfg_model.resolution
     x = to_model(cut(image, left, top, side), r, device)
     yt = to_model(cut(y, *region), r, device) if y is not None else None
-    return model.predict(x, yt), (left, top, side)
+    out = model.predict(x, yt)
+    out["hole"] = hard_hole(out["m"], grow=1)
+    out["x_hat_hard"] = model.inpaint(x, out["hole"])
+    return out, (left, top, side)
 
 
 def read_object(image, box) -> tuple:
@@ -167,11 +170,13 @@ def segment(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
 
 
 def remove(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
-    """The photo with the object inpainted away by G_inp, (H, W, 3) uint8; pixels where the mask is 0 untouched."""
+    """The photo with the object inpainted away by G_inp, (H, W, 3) uint8: the hole is the mask thresholded at 0.5 and
+    grown by a pixel of the model's resolution (no soft edge for the outline to show through); pixels outside the
+    hole untouched."""
     model = _model(checkpoint, device)
     img, box = read_object(image, box)
     out, (left, top, side) = _predict(model, img, box)
-    return blend(img, from_model(out["x_hat"], side), from_model(out["m"], side, images=False), left, top)
+    return blend(img, from_model(out["x_hat_hard"], side), from_model(out["hole"], side, images=False), left, top)
 
 
 def compose(image, box, background, checkpoint=None, device: str = "cpu", at: tuple | None = None,

@@ -79,6 +79,10 @@ class ModelConfig(Checked):
     noise_channels: int = 1        # channels of the noise map fed to G_enh
     seg_arch: Literal["pix2pix", "unet"] = "unet"  # pix2pix: 4x4 strided U-Net; unet: 3x3 conv pairs per level
     init: Literal["normal", "default"] = "default"    # normal: CycleGAN's N(0, 0.02); default: PyTorch's own
+    upsample: Literal["transposed", "bilinear"] = "bilinear"  # G_enh/G_inp decoders: CycleGAN's transposed convs
+                                                           # (a dot grid) or bilinear up-sampling then a 3x3 conv
+    enh_output: Literal["image", "residual"] = "residual"  # G_enh: a whole image through tanh (CycleGAN), or
+                                                         # y_hat = z + a residual whose last conv starts at zero
 
     def check(self) -> None:
         """Every network halves the image: reject sizes that would reach odd or 1x1 feature maps."""
@@ -111,6 +115,8 @@ class LossConfig(Checked):
     paste_shift: float = 0.125     # the pasted object judged by D_obj moves up to this fraction of the side
     mask_grad: Literal["all", "adversarial"] = "adversarial"  # all: every loss reaches G_seg (paper); adversarial: only
                                                               # D_obj, D_bg and the priors
+    hole_rec: float = 10.0         # L1 in a hole cut from a real background y (the shape of x's thresholded mask)
+    enh_restore: float = 10.0      # L1: G_enh gives x back from x with its object's colours jittered
 
 
 @dataclass
@@ -142,6 +148,8 @@ class TrainConfig(Checked):
     workers: int = 0               # loader processes drawing batches from host memory (0 = the training process)
     data_on: Literal["auto", "host", "device"] = "auto"  # training images in host or device memory (auto: device
                                                          # when they fit)
+    ema: float = 0.995             # inference uses an exponential moving average of each generator's weights
+                                   # (this decay per step; 0 = the trained weights themselves)
 
 
 @dataclass

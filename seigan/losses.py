@@ -28,6 +28,24 @@ def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a - b).abs().mean()
 
 
+def region_l1(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """L1 over the whole image, divided by the region's area (per batch): a change anywhere counts, and the loss
+    does not shrink with the size of the object or hole it is about."""
+    return (a - b).abs().sum() / (a.shape[1] * region.sum()).clamp(min=1.0)
+
+
+def jitter_colours(x: torch.Tensor, region: torch.Tensor, gen: torch.Generator, gain: float = 0.3,
+                   shift: float = 0.3) -> torch.Tensor:
+    """x (in [-1, 1]) with the colours inside `region` changed by a random gain and shift per image and channel: a
+    pasted object whose colours no longer match its surroundings, for which the original is the answer (PIH,
+    iS2AM's self-supervised harmonisation)."""
+    b, c = x.shape[:2]
+    g = 1 + gain * (2 * torch.rand(b, c, 1, 1, generator=gen) - 1)
+    t = shift * (2 * torch.rand(b, c, 1, 1, generator=gen) - 1)
+    moved = ((x * g.to(x) + t.to(x))).clamp(-1, 1)
+    return region * moved + (1 - region) * x
+
+
 def relative_l1(fake: torch.Tensor, real: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """L1 divided by the mean magnitude of the real activations: the same scale for any VGG and layer
     (Caffe-style weights see 0..255 inputs, torchvision's see normalised ones)."""

@@ -5,6 +5,7 @@ Names follow docs/method.md: m' -> m_prime, z' -> z_prime, z̃ -> z_tilde, x̂̂
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +18,7 @@ from seigan.pool import ImagePool
 
 
 NETWORKS = ("seg", "enh", "inp", "d_bg", "d_obj")
+AVERAGED = ("seg_avg", "enh_avg", "inp_avg")  # the generators' moving averages (train.ema), used for inference
 
 
 def plain(net: nn.Module | None) -> nn.Module | None:
@@ -27,6 +29,13 @@ def plain(net: nn.Module | None) -> nn.Module | None:
 def paste(m: torch.Tensor, obj: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
     """The naive composite z = m*obj + (1-m)*bg."""
     return m * obj + (1 - m) * bg
+
+
+def hard_hole(m: torch.Tensor, grow: int = 0) -> torch.Tensor:
+    """The mask thresholded at 0.5 and grown by `grow` pixels: a hole with no translucent edge through which the
+    object's outline would show (inference; training composes with the soft mask so that D_bg reaches G_seg)."""
+    hole = (m >= 0.5).to(m.dtype)
+    return F.max_pool2d(hole, 2 * grow + 1, stride=1, padding=grow) if grow > 0 else hole
 
 
 def linear_decay(total: int, decay_start: float):
@@ -70,6 +79,10 @@ class SEIGAN(nn.Module):
         self.pool_bg = ImagePool(train.pool_size, seed=train.seed + 1)
         self.pool_obj = ImagePool(train.pool_size, seed=train.seed + 2)
         self.noise_rng = torch.Generator().manual_seed(train.seed + 3)
+        self.aug_rng = torch.Generator().manual_seed(train.seed + 4)  # the colour jitter of loss.enh_restore
+        for name in AVERAGED:
+            net = getattr(self, name[:-4])
+            setattr(self, name, copy.deepcopy(net).requires_grad_(False) if train.ema > 0 and net else None)
         self.steps_done = 0  # optimisation steps taken, the warm start's included (the binarisation ramp reads it)
 
     def reseed(self, seed: int) -> None:
@@ -77,6 +90,7 @@ class SEIGAN(nn.Module):
         self.pool_bg.rng.seed(seed + 1)
         self.pool_obj.rng.seed(seed + 2)
         self.noise_rng.manual_seed(seed + 3)
+        self.aug_rng.manual_seed(seed + 4)
 
     def wrap_networks(self, wrap) -> None:
         """Replace each network by `wrap(network)`: multi-process training gives each its own
@@ -100,15 +114,34 @@ class SEIGAN(nn.Module):
     def generators(self) -> list:
         return [n for n in (self.seg, self.enh, self.inp) if n is not None]
 
+    def for_inference(self, name: str) -> nn.Module | None:
+        """The generator inference uses: its moving average when `train.ema` > 0, else the trained one."""
+        avg = getattr(self, name + "_avg")
+        return avg if avg is not None else plain(getattr(self, name))
+
+    @torch.no_grad()
+    def update_averages(self) -> None:
+        """avg <- ema * avg + (1 - ema) * trained, after each step (Polyak averaging; the last steps' noise in the
+        weights averages out, so what the warm start hands on does not depend on which step it stopped at)."""
+        decay = self.cfg_train.ema
+        for name in AVERAGED:
+            avg = getattr(self, name)
+            if avg is None:
+                continue
+            for a, p in zip(avg.parameters(), plain(getattr(self, name[:-4])).parameters()):
+                a.lerp_(p.detach(), 1 - decay)
+            for a, p in zip(avg.buffers(), plain(getattr(self, name[:-4])).buffers()):
+                a.copy_(p)
+
     def noise(self, like: torch.Tensor) -> torch.Tensor:
         b, _, h, w = like.shape
         return torch.randn(b, self.cfg_model.noise_channels, h, w, generator=self.noise_rng).to(like.device)
 
-    def enhance(self, z, obj, bg, m):
-        """G_enh, or the identity on z for the `no_enhancement` ablation."""
+    def enhance(self, z, obj, bg, m, net=None):
+        """G_enh (or `net`, its average), or the identity on z for the `no_enhancement` ablation."""
         if self.enh is None:
             return z
-        return self.enh(z, obj, bg, m, self.noise(z))
+        return (net or self.enh)(z, obj, bg, m, self.noise(z))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict:
         """Both passes and every image the losses and discriminators use. Keys: m z y_hat x_hat z_tilde, and with
@@ -196,6 +229,13 @@ class SEIGAN(nn.Module):
         if v.enhancement and v.identity_weight > 0:
             ident = self.enh(x, x, x, self.mask_for_others(out["m"]), self.noise(x))
             lo["identity"] = L.l1(ident, x)
+        if c.hole_rec > 0:  # G_inp learns to fill: a hole of the object's shape cut from a real background
+            hole = (self.mask_for_others(out["m"]).detach() >= 0.5).to(y.dtype)
+            lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y, hole), hole, y), y, hole)
+        if v.enhancement and c.enh_restore > 0:  # G_enh learns to harmonise: undo a colour jitter of x's object
+            obj = (out["m"].detach() >= 0.5).to(x.dtype)
+            jittered = L.jitter_colours(x, obj, self.aug_rng)
+            lo["enh_restore"] = L.region_l1(self.enh(jittered, jittered, jittered, obj, self.noise(x)), x, obj)
         if c.mask_area > 0:
             lo["mask_area"] = L.mask_area_prior(out["m"], c.area_min, c.area_max)
         if c.binarize > 0:
@@ -253,6 +293,7 @@ class SEIGAN(nn.Module):
         ld = self.discriminator_step(out, x, y)
         self.sched_g.step()
         self.sched_d.step()
+        self.update_averages()
         self.steps_done += 1
         record = {k: float(val.detach()) for k, val in {**lo, **ld}.items()}
         record["mask_mean"] = float(out["m"].mean())
@@ -264,11 +305,11 @@ class SEIGAN(nn.Module):
         """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat."""
         was = self.training
         self.eval()
-        m = self.seg(x)
+        m = self.for_inference("seg")(x)
         res = {"m": m, "x_hat": self.inpaint(x, m)}
         if y is not None:
             res["z"] = paste(m, x, y)
-            res["y_hat"] = self.enhance(res["z"], x, y, m)
+            res["y_hat"] = self.enhance(res["z"], x, y, m, self.for_inference("enh") if self.enh else None)
         self.train(was)
         return res
 
@@ -277,17 +318,18 @@ class SEIGAN(nn.Module):
         """x̂ for a given mask (the predicted one, or a thresholded or true one in evaluation), in eval mode."""
         was = self.training
         self.eval()
-        x_hat = self.fill(self.inp((1 - m) * x, m), m, x)
+        x_hat = self.fill(self.for_inference("inp")((1 - m) * x, m), m, x)
         self.train(was)
         return x_hat
 
     # -- state for checkpoints -------------------------------------------------------------------------
     def full_state(self) -> dict:
-        nets = {k: plain(getattr(self, k)).state_dict() for k in NETWORKS if getattr(self, k) is not None}
+        nets = {k: plain(getattr(self, k)).state_dict() for k in NETWORKS + AVERAGED if getattr(self, k) is not None}
         return {"nets": nets, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
                 "pool_bg": self.pool_bg.state_dict(), "pool_obj": self.pool_obj.state_dict(),
-                "noise_rng": self.noise_rng.get_state(), "steps_done": self.steps_done}
+                "noise_rng": self.noise_rng.get_state(), "aug_rng": self.aug_rng.get_state(),
+                "steps_done": self.steps_done}
 
     def load_full_state(self, state: dict) -> None:
         for k, sd in state["nets"].items():
@@ -299,6 +341,7 @@ class SEIGAN(nn.Module):
         self.pool_bg.load_state_dict(state["pool_bg"])
         self.pool_obj.load_state_dict(state["pool_obj"])
         self.noise_rng.set_state(state["noise_rng"])
+        self.aug_rng.set_state(state["aug_rng"])
         self.steps_done = state["steps_done"]
 
 

@@ -111,9 +111,14 @@ class ResnetBlock(nn.Module):
 
 
 class ResnetGenerator(nn.Module):
-    """CycleGAN generator: c7s1-ngf, d2ngf, d4ngf, residual blocks, u2ngf, ungf, c7s1-out, tanh."""
+    """CycleGAN generator: c7s1-ngf, d2ngf, d4ngf, residual blocks, u2ngf, ungf, c7s1-out, tanh.
 
-    def __init__(self, in_ch: int, out_ch: int, ngf: int, n_blocks: int, norm: str):
+    `upsample: bilinear` replaces the transposed convolutions by bilinear up-sampling and a 3x3 conv (no dot grid:
+    Odena et al. 2016). `residual=True` drops the tanh and starts the last conv at zero, so the output is a
+    correction that is 0 until training moves it (the caller adds it to its input)."""
+
+    def __init__(self, in_ch: int, out_ch: int, ngf: int, n_blocks: int, norm: str,
+                 upsample: str = "transposed", residual: bool = False):
         super().__init__()
         Norm = norm_layer(norm)
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7), Norm(ngf), nn.ReLU()]
@@ -121,10 +126,23 @@ class ResnetGenerator(nn.Module):
             layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, 2, 1), Norm(ngf * mult * 2), nn.ReLU()]
         layers += [ResnetBlock(ngf * 4, Norm) for _ in range(n_blocks)]
         for mult in (4, 2):
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, 1, output_padding=1),
-                       Norm(ngf * mult // 2), nn.ReLU()]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7), nn.Tanh()]
+            if upsample == "bilinear":
+                layers += [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                           nn.ReflectionPad2d(1), nn.Conv2d(ngf * mult, ngf * mult // 2, 3)]
+            else:
+                layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, 1, output_padding=1)]
+            layers += [Norm(ngf * mult // 2), nn.ReLU()]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7)]
+        self.residual = residual
+        if not residual:
+            layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
+
+    def zero_last(self) -> None:
+        """Start the output at exactly 0 (after any weight init)."""
+        last = [m for m in self.net if isinstance(m, nn.Conv2d)][-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     def forward(self, x):
         return self.net(x)
@@ -165,19 +183,24 @@ class SegNet(nn.Module):
 
 
 class EnhanceNet(nn.Module):
-    """G_enh: (z, x, y, m, noise) -> the enhanced composite y_hat (patent: it sees all four)."""
+    """G_enh: (z, x, y, m, noise) -> the enhanced composite y_hat (patent: it sees all four). With
+    `model.enh_output: residual`, y_hat = z + G(...), the correction starting at 0: G_enh cannot destroy its input,
+    training can only move the composite away from the paste (docs/method.md, "Networks")."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.noise_channels = cfg.noise_channels
-        self.net = ResnetGenerator(10 + cfg.noise_channels, 3, cfg.ngf, cfg.n_blocks, cfg.norm)
+        self.residual = cfg.enh_output == "residual"
+        self.net = ResnetGenerator(10 + cfg.noise_channels, 3, cfg.ngf, cfg.n_blocks, cfg.norm, cfg.upsample,
+                                   residual=self.residual)
 
     def forward(self, z, x, y, m, noise):
         for t, name in ((z, "z"), (x, "x"), (y, "y")):
             expect_image(t, 3, f"G_enh input {name}")
         expect_image(m, 1, "G_enh input m")
         expect_image(noise, self.noise_channels, "G_enh input noise")
-        return self.net(torch.cat([z, x, y, m, noise], 1))
+        out = self.net(torch.cat([z, x, y, m, noise], 1))
+        return z + out if self.residual else out
 
 
 class InpaintNet(nn.Module):
@@ -185,7 +208,7 @@ class InpaintNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.net = ResnetGenerator(4, 3, cfg.ngf, cfg.n_blocks, cfg.norm)
+        self.net = ResnetGenerator(4, 3, cfg.ngf, cfg.n_blocks, cfg.norm, cfg.upsample)
 
     def forward(self, masked, m):
         expect_image(masked, 3, "G_inp input (1-m)*x")
@@ -225,7 +248,10 @@ def make_seg(cfg: ModelConfig, seed: int | None = None) -> SegNet:
 
 
 def make_enh(cfg: ModelConfig) -> EnhanceNet:
-    return init_weights(EnhanceNet(cfg), cfg.init)
+    net = init_weights(EnhanceNet(cfg), cfg.init)
+    if net.residual:
+        net.net.zero_last()
+    return net
 
 
 def make_inp(cfg: ModelConfig) -> InpaintNet:

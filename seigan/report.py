@@ -61,6 +61,19 @@ def departures(params: config.Params) -> list:
          "each divided by the mean magnitude of the real activations", "the paper does not give the distances; "
          "the normalisation makes VGG16 (0-255 input) and VGG19 (normalised input) weigh alike"),
         ("Identity loss", "L1(G_enh(x, x, x, m, noise), x)", "form not given in the paper"),
+        ("G_enh's output", "ŷ = z + a correction whose last convolution starts at zero" if m.enh_output == "residual"
+         else "a whole image through tanh (the paper's CycleGAN generator)", "synthesising the whole image, G_enh "
+         "destroyed the animal (a flat texture); harmonisation networks (iS2AM, PCT-Net, Harmonizer) keep their input "
+         "by construction"),
+        ("Up-sampling in G_enh/G_inp", "bilinear x2 then a 3x3 convolution" if m.upsample == "bilinear"
+         else "transposed convolutions (CycleGAN)", "transposed convolutions drew a dot grid in the holes"),
+        ("Self-supervised pixel losses", f"hole_rec {lo.hole_rec:g}: G_inp fills an object-shaped hole cut from a "
+         f"real background; enh_restore {lo.enh_restore:g}: G_enh undoes a random colour change of the object in x",
+         "not in the paper; without them G_inp lost to Telea by 3-5 dB and G_enh had no signal towards a better "
+         "composite (LaMa's and PIH's recipes, from unpaired data only)"),
+        ("Weights used for inference", f"moving average of each generator's weights (decay {t.ema:g} per step), "
+         "also handed on by the warm start" if t.ema > 0 else "the trained weights", "the warm start's validation IoU "
+         "swung by 0.06 between checkpoints 50 steps apart; averaging removes the dependence on the stopping step"),
         ("Networks", f"G_seg: {SEG_ARCH[m.seg_arch]}; G_enh/G_inp: CycleGAN ResNet; PatchGANs with {m.d_layers} "
          f"strided layers (3 = 70x70); {m.norm} norm; {INIT[m.init]} init", "the pix2pix U-Net (no "
          "full-resolution features) and N(0, 0.02) init learned the mask more slowly here"),

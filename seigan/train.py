@@ -20,19 +20,23 @@ import torch
 
 from seigan import atomic, batches, config, distributed, metrics, runs
 from seigan.data.layout import DataError, Split, load_split
-from seigan.model import SEIGAN, predict_masks
+from seigan.model import NETWORKS, SEIGAN, predict_masks
 from seigan.paths import repo_root, resolve
 
 
 def load_networks(model: SEIGAN, source, names=None) -> None:
     """Copy the weights of `names` (default: every network both have) from a checkpoint (a path or a loaded state;
-    a training run's or a probe's), and its step count, so that the model's counter goes on from there."""
+    a training run's or a probe's), and its step count, so that the model's counter goes on from there. A network
+    that was averaged there (`train.ema`) starts from its average, here both as the trained and averaged copy."""
     state = atomic.load(source) if isinstance(source, (str, Path)) else source
     nets = state["model"]["nets"] if "model" in state else state["nets"]
     if names is None:
-        names = [n for n in nets if getattr(model, n, None) is not None]
+        names = [n for n in nets if n in NETWORKS and getattr(model, n, None) is not None]
     for name in names:
-        getattr(model, name).load_state_dict(nets[name])
+        weights = nets.get(name + "_avg", nets[name])
+        getattr(model, name).load_state_dict(weights)
+        if getattr(model, name + "_avg", None) is not None:
+            getattr(model, name + "_avg").load_state_dict(weights)
     model.steps_done = int(state.get("step", 0))
 
 
@@ -98,12 +102,14 @@ def set_seeds(seed: int) -> None:
 def rank_state(model: SEIGAN) -> dict:
     """What differs between ranks: torch's RNG, the noise RNG and the fake pools (batches are seeded by step)."""
     return {"torch_rng": torch.get_rng_state(), "noise_rng": model.noise_rng.get_state(),
+            "aug_rng": model.aug_rng.get_state(),
             "pool_bg": model.pool_bg.state_dict(), "pool_obj": model.pool_obj.state_dict()}
 
 
 def load_rank_state(model: SEIGAN, state: dict) -> None:
     torch.set_rng_state(state["torch_rng"])
     model.noise_rng.set_state(state["noise_rng"])
+    model.aug_rng.set_state(state["aug_rng"])
     model.pool_bg.load_state_dict(state["pool_bg"])
     model.pool_obj.load_state_dict(state["pool_obj"])
 
