@@ -215,6 +215,36 @@ def paired_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+def unseen_table(unseen: dict, metrics: dict) -> pd.DataFrame:
+    """IoU on the test split (photos whose other parts trained the model) and on photos training never saw, each
+    ± its standard error clustered by animal."""
+    seen = metrics["segmentation"]
+    rows = {}
+    for name, e in unseen["unseen"].items():
+        s = seen.get(name)
+        rows[name] = {"test split (seen photos)": pm(s["iou"], s["iou_se"]) if s else "",
+                      "unseen photos": pm(e["iou"], e["iou_se"]),
+                      "soft share (unseen)": f"{e['soft']:.2f}" if "soft" in e else ""}
+    return pd.DataFrame(rows).T
+
+
+def unseen_summary(unseen: dict, variants: list) -> str:
+    """The trained runs against the best box prior on the unseen photos, in words (2 SEs of each)."""
+    u = unseen["unseen"]
+    best = max(("box", "ellipse", "grabcut"), key=lambda b: u[b]["iou"])
+    lines = [f"On {unseen['n']} composites of {unseen['animals']} test animals on photos that training never saw, "
+             f"the best box-only prior is {best} (IoU {pm(u[best]['iou'], u[best]['iou_se'])})."]
+    for name in variants:
+        if name not in u:
+            continue
+        d = u[name]["iou"] - u[best]["iou"]
+        se = (u[name]["iou_se"] ** 2 + u[best]["iou_se"] ** 2) ** 0.5
+        verdict = "beats it" if d > 2 * se else ("loses to it" if d < -2 * se else "is level with it")
+        lines.append(f"- `{name}`: {pm(u[name]['iou'], u[name]['iou_se'])}, {d:+.3f}: {verdict} (2 SEs: {2 * se:.3f}, "
+                     "unpaired, so conservative).")
+    return "\n".join(lines)
+
+
 def metric_frame(metrics: dict, section: str) -> pd.DataFrame:
     return pd.DataFrame(metrics[section]).T
 

@@ -276,3 +276,23 @@ def test_coco_json_annotations(tmp_path):
     (tmp_path / "ann.json").write_text(json.dumps(coco))
     summary = folder.import_folder(img_dir, tmp_path / "ann.json", tmp_path / "out", None, 64, log=lambda *_: None)
     assert sum(summary["written"].values()) == 2 and summary["skipped_total"] == 0
+
+
+def test_unseen_photos_are_none_of_the_training_photos_and_build_twice_the_same(tmp_path):
+    """The `unseen` test set (seigan.data.unseen) uses whole photos that the embedded set never crops, the test
+    split's animals only, and is deterministic; its swaps are its objects rendered onto its y."""
+    from seigan.data import unseen
+    assert not {rel for _, rel in unseen.PHOTOS} & {rel for _, rel in sources.BACKGROUNDS}
+    cfg = BuildConfig()
+    a, b = tmp_path / "a", tmp_path / "b"
+    manifest = unseen.build_unseen(a, cfg, 6, log=lambda *_: None)
+    unseen.build_unseen(b, cfg, 6, log=lambda *_: None)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert len([f for f in files if f.parts[:2] == ("test", "swap")]) == 6
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    stamps, _ = build.collect_stamps(sources.unpack_all()["tuxpaint-stamps-default"] / sources.STAMPS_DIR,
+                                     log=lambda *_: None)
+    test_animals = {s.relpath for s in build.split_stamps(stamps, cfg)["test"]}
+    with open(a / "test" / "boxes.csv") as f:
+        used = {row["object"] for row in csv.DictReader(f)}
+    assert used <= test_animals and manifest["animals"] == len(test_animals)

@@ -96,12 +96,17 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
         metrics["paired"]["warmup-full"])
     for name in NOT_RUN:  # declared but not run: no metrics, and the report says how to run them
         assert name not in metrics["segmentation"]
+    unseen = json.loads((repo / "reports/unseen.json").read_text())  # photos training never saw
+    assert unseen["n"] == 16
+    for name in [*runs, "box", "ellipse", "grabcut"]:
+        assert {"iou", "iou_se"} <= set(unseen["unseen"][name]) and 0 <= unseen["unseen"][name]["iou"] <= 1, name
     per_image = (repo / "reports/eval/per_image.csv").read_text().splitlines()
     assert len(per_image) == 1 + 16 and "full.enh_psnr" in per_image[0] and "animal" in per_image[0]
     for fig in ("docs/overview.png", "docs/img/cli_example.png"):  # README's figures come from this run
         assert (repo / fig).read_bytes() != (ROOT / fig).read_bytes(), fig
     html = (repo / "reports/report.html").read_text()
     assert "Departures from the paper" in html and "Ablation table" in html
+    assert "Segmentation on photos training never saw" in html and "best box-only prior" in html
     assert "The paper&#x27;s claims at this scale" in html or "The paper's claims at this scale" in html
     for v in NOT_RUN:
         assert f"variants.{v}.run=true" in (repo / f"reports/notebooks/02_train_{v}.ipynb").read_text()

@@ -20,3 +20,16 @@ def test_departures_follow_the_params():
     no_warm = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, steps=0))
     assert dict((w, h) for w, h, _ in report.departures(no_warm))["Training schedule"] == \
         "each variant trained from scratch"
+
+
+def test_unseen_summary_judges_each_run_against_the_best_prior_with_two_ses():
+    def e(iou, se=0.01):
+        return {"iou": iou, "iou_se": se}
+    unseen = {"n": 200, "animals": 23, "unseen": {"box": e(0.40), "ellipse": e(0.50), "grabcut": e(0.45),
+                                                  "full": e(0.60), "no_identity": e(0.51), "no_enhancement": e(0.30)}}
+    text = report.unseen_summary(unseen, ["full", "no_identity", "no_enhancement"])
+    assert "best box-only prior is ellipse" in text
+    lines = text.splitlines()
+    assert "beats it" in lines[1] and "level with it" in lines[2] and "loses to it" in lines[3]
+    table = report.unseen_table(unseen, {"segmentation": {"full": e(0.7)}})
+    assert table.loc["full", "unseen photos"].startswith("0.600") and table.loc["box", "test split (seen photos)"] == ""

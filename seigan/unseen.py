@@ -1,0 +1,50 @@
+"""Segmentation on background photos that training never saw (the `unseen` stage, notebooks/05_unseen.ipynb).
+
+The test split's animals on whole photos from other Debian packages (seigan.data.unseen), segmented from the same
+crop and box as on the test split, against the same box-only priors: does a mask learnt on 20 photos hold on others?
+Writes reports/unseen.json, whose keys (`unseen.<method>.iou`, `.iou_se`) `dvc metrics show` lists beside metrics.json.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from seigan import atomic, config, evaluate, metrics, runs
+from seigan.data.unseen import build_unseen
+from seigan.model import predict_masks
+from seigan.paths import resolve
+
+COUNT = 200          # composites, as many as the test split
+DATA = "data_unseen"  # built by the stage (deterministic), tracked as its output
+
+
+def data_root() -> Path:
+    return resolve(DATA)
+
+
+def results_file() -> Path:
+    return runs.reports_dir() / "unseen.json"
+
+
+def build(params: config.Params, log=print) -> dict:
+    return build_unseen(data_root(), params.data.build, COUNT, log)
+
+
+def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
+    """IoU (± SE clustered by animal) of the box priors and every evaluated run on the unseen photos, with the
+    masks of each run (for the notebook's figure). Writes reports/unseen.json."""
+    device = config.torch_device(params.train.device)
+    on_unseen = dataclasses.replace(params, data=dataclasses.replace(params.data, root=str(data_root())))
+    ts = evaluate.load_test(on_unseen)
+    size = params.model.resolution
+    table = evaluate.box_priors(ts, size)
+    masks = {}
+    for name in evaluate.evaluated_runs(params, evaluate.trained_variants(params)):
+        model = runs.load_trained(runs.checkpoint_dir(name), device)
+        masks[name] = predict_masks(model, ts.split.x, device, params.eval.batch_size)
+        table[name] = {**ts.seg_entry(masks[name]), "soft": metrics.mask_stats(masks[name])["soft"]}
+        if progress:
+            print(f"{name}: unseen IoU {table[name]['iou']:.3f} ± {table[name]['iou_se']:.3f}")
+    result = {"n": len(ts.split.x), "animals": len(set(ts.groups)), "unseen": table}
+    atomic.save_json(results_file(), result)
+    return result, ts, masks
