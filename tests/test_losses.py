@@ -83,3 +83,14 @@ def test_vgg_loader_errors_name_the_file(tmp_path):
     bad.write_bytes(b"not a torch file")
     with pytest.raises(ValueError, match="bad.pth: not a readable torch state dict"):
         losses.load_vgg(str(bad))
+
+
+def test_region_l1_divides_by_the_region_and_jitter_stays_in_it():
+    a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    region = torch.zeros(1, 1, 4, 4)
+    region[..., :2, :2] = 1
+    assert losses.region_l1(a, b * region, region) == pytest.approx(1.0)  # the error only inside, all of it
+    x = torch.rand(2, 3, 4, 4) * 2 - 1
+    jittered = losses.jitter_colours(x, region, torch.Generator().manual_seed(0))
+    assert torch.equal(jittered * (1 - region), x * (1 - region)) and not torch.equal(jittered, x)
+    assert jittered.min() >= -1 and jittered.max() <= 1

@@ -44,3 +44,28 @@ def test_shape_contracts_fail_with_clear_messages():
         networks.make_seg(ModelConfig(resolution=40, seg_depth=4))
     with pytest.raises(ConfigError, match="model.norm"):
         networks.make_seg(ModelConfig(resolution=32, norm="group"))
+
+
+@pytest.mark.parametrize("init", ["default", "normal"])
+def test_residual_g_enh_starts_as_the_identity_and_can_leave_it(init):
+    """With enh_output residual, ŷ = z exactly at initialisation (whatever x, y, m and the noise are), and a gradient
+    step moves it: G_enh cannot destroy its input, and is not stuck there."""
+    cfg = ModelConfig(resolution=32, ngf=4, n_blocks=1, init=init)
+    enh = networks.make_enh(cfg)
+    z, x, y = images(2, 32), images(2, 32, seed=1), images(2, 32, seed=2)
+    m, noise = torch.rand(2, 1, 32, 32), torch.randn(2, cfg.noise_channels, 32, 32)
+    assert torch.equal(enh(z, x, y, m, noise), z)
+    opt = torch.optim.SGD(enh.parameters(), lr=0.1)
+    for _ in range(2):  # the first step moves the last conv only; the second reaches the rest
+        opt.zero_grad()
+        (enh(z, x, y, m, noise) - x).abs().mean().backward()
+        opt.step()
+    assert not torch.equal(enh(z, x, y, m, noise), z)
+    image = networks.make_enh(ModelConfig(resolution=32, ngf=4, n_blocks=1, enh_output="image"))
+    assert not torch.allclose(image(z, x, y, m, noise), z, atol=0.1)  # CycleGAN's tanh image forgets z
+
+
+def test_bilinear_upsampling_has_no_transposed_convolution():
+    for upsample, has in (("bilinear", False), ("transposed", True)):
+        net = networks.make_inp(ModelConfig(resolution=32, ngf=4, n_blocks=1, upsample=upsample))
+        assert any(isinstance(mod, torch.nn.ConvTranspose2d) for mod in net.modules()) == has
