@@ -30,8 +30,14 @@ def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def region_l1(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """L1 over the whole image, divided by the region's area (per batch): a change anywhere counts, and the loss
-    does not shrink with the size of the object or hole it is about."""
-    return (a - b).abs().sum() / (a.shape[1] * region.sum()).clamp(min=1.0)
+    does not shrink with the size of the object or hole it is about. Under multi-process training the area is the
+    mean over ranks, so that averaging the ranks' gradients gives exactly the one-process loss on the whole batch."""
+    area = region.sum().detach()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        area = area.clone()
+        torch.distributed.all_reduce(area)
+        area = area / torch.distributed.get_world_size()
+    return (a - b).abs().sum() / (a.shape[1] * area).clamp(min=1.0)
 
 
 def jitter_colours(x: torch.Tensor, region: torch.Tensor, gen: torch.Generator, gain: float = 0.3,

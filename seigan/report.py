@@ -347,7 +347,7 @@ def three_outputs(metrics: dict, variants: list) -> str:
         word = versus(e["diff_psnr"], e["diff_psnr_se"], "closer to", "further from", "as far from")
         effect = versus(e["diff_psnr"], e["diff_psnr_se"], "enhancement helps", "enhancement harms",
                         "enhancement does nothing measurable")
-        out.append(f"- *{v}*'s ŷ is {word} the true swap ŷ* than its plain paste z: {e['diff_psnr']:+.2f} ± "
+        out.append(f"- *{v}*'s ŷ is {word} the true swap ŷ* {'as' if word == 'as far from' else 'than'} its plain paste z: {e['diff_psnr']:+.2f} ± "
                    f"{e['diff_psnr_se']:.2f} dB inside the dilated true mask (ŷ {e['psnr']:.2f} dB, z "
                    f"{e['psnr_paste']:.2f} dB; the paste with the true mask: {enh['paste_true_mask']['psnr']:.2f} "
                    f"dB): at this scale {effect}.")

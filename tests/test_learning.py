@@ -54,6 +54,17 @@ def test_recipe_learns_a_mask_that_beats_the_box(tmp_path):
     assert full["step"] == FULL_STEPS
     assert full["final_val_iou"] > box + 0.15, (full, box)
     assert mask_contrast(tmp_path / "full", data[1]) > 0.4
+    # the other two operations: G_enh carries the object onto the new background, G_inp removes it
+    model = runs.load_trained(tmp_path / "full")
+    val = data[1]
+    out = model.predict(val.x, val.y)
+    swap = val.mask * val.x + (1 - val.mask) * val.y  # the true swap of this set (no harmonisation in it)
+    inside = lambda a, b: float(((a - b).abs() * val.mask).sum() / (3 * val.mask.sum()))  # noqa: E731
+    flat = swap.mean(dim=(2, 3), keepdim=True).expand_as(swap)  # what a G_enh that forgets its input gives
+    assert inside(out["y_hat"], swap) < 0.5 * inside(flat, swap), (inside(out["y_hat"], swap), inside(flat, swap))
+    x_hat = model.inpaint(val.x, hard_hole(out["m"]))
+    assert inside(x_hat, val.clean) < 0.5 * inside(val.x, val.clean), (inside(x_hat, val.clean),
+                                                                         inside(val.x, val.clean))
 
 
 def test_probe_prints_a_validation_line(built_data, tmp_path):
@@ -67,14 +78,3 @@ def test_probe_prints_a_validation_line(built_data, tmp_path):
     line = json.loads(out.read_text().splitlines()[-1])
     assert line["step"] == 2 and 0 <= line["val_iou"] <= 1 and {"soft", "mask_mean"} <= set(line)
 
-    # the other two operations: G_enh carries the object onto the new background, G_inp removes it
-    model = runs.load_trained(tmp_path / "full")
-    val = data[1]
-    out = model.predict(val.x, val.y)
-    swap = val.mask * val.x + (1 - val.mask) * val.y  # the true swap of this set (no harmonisation in it)
-    inside = lambda a, b: float(((a - b).abs() * val.mask).sum() / (3 * val.mask.sum()))  # noqa: E731
-    flat = swap.mean(dim=(2, 3), keepdim=True).expand_as(swap)  # what a G_enh that forgets its input gives
-    assert inside(out["y_hat"], swap) < 0.5 * inside(flat, swap), (inside(out["y_hat"], swap), inside(flat, swap))
-    x_hat = model.inpaint(val.x, hard_hole(out["m"]))
-    assert inside(x_hat, val.clean) < 0.5 * inside(val.x, val.clean), (inside(x_hat, val.clean),
-                                                                         inside(val.x, val.clean))
