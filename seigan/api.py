@@ -141,15 +141,19 @@ def blend(base: np.ndarray, patch: np.ndarray, alpha: np.ndarray, left: int, top
 
 
 # -- the three uses -------------------------------------------------------------------------------------------
-def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None = None, region=None) -> tuple:
+def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None = None, region=None,
+             hole: bool = False) -> tuple:
+    """The model's outputs on the crop around `box` (and, given y, on `region` of it); with `hole`, also the mask
+    thresholded and grown by a pixel and G_inp's fill of that hard hole (what `remove` shows)."""
     left, top, side = crop_around(box)
     device = next(model.parameters()).device
     r = model.cfg_model.resolution
     x = to_model(cut(image, left, top, side), r, device)
     yt = to_model(cut(y, *region), r, device) if y is not None else None
     out = model.predict(x, yt)
-    out["hole"] = hard_hole(out["m"], grow=1)
-    out["x_hat_hard"] = model.inpaint(x, out["hole"])
+    if hole:
+        out["hole"] = hard_hole(out["m"], grow=1)
+        out["x_hat_hard"] = model.inpaint(x, out["hole"])
     return out, (left, top, side)
 
 
@@ -175,7 +179,7 @@ def remove(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
     hole untouched."""
     model = _model(checkpoint, device)
     img, box = read_object(image, box)
-    out, (left, top, side) = _predict(model, img, box)
+    out, (left, top, side) = _predict(model, img, box, hole=True)
     return blend(img, from_model(out["x_hat_hard"], side), from_model(out["hole"], side, images=False), left, top)
 
 

@@ -18,7 +18,8 @@ from seigan.pool import ImagePool
 
 
 NETWORKS = ("seg", "enh", "inp", "d_bg", "d_obj")
-AVERAGED = ("seg_avg", "enh_avg", "inp_avg")  # the generators' moving averages (train.ema), used for inference
+GENERATORS = ("seg", "enh", "inp")
+AVERAGED = tuple(f"{g}_avg" for g in GENERATORS)  # the generators' moving averages (train.ema), used for inference
 
 
 def plain(net: nn.Module | None) -> nn.Module | None:
@@ -80,9 +81,9 @@ class SEIGAN(nn.Module):
         self.pool_obj = ImagePool(train.pool_size, seed=train.seed + 2)
         self.noise_rng = torch.Generator().manual_seed(train.seed + 3)
         self.aug_rng = torch.Generator().manual_seed(train.seed + 4)  # the colour jitter of loss.enh_restore
-        for name in AVERAGED:
-            net = getattr(self, name[:-4])
-            setattr(self, name, copy.deepcopy(net).requires_grad_(False) if train.ema > 0 and net else None)
+        for name in GENERATORS:
+            net = getattr(self, name)
+            setattr(self, f"{name}_avg", copy.deepcopy(net).requires_grad_(False) if train.ema > 0 and net else None)
         self.steps_done = 0  # optimisation steps taken, the warm start's included (the binarisation ramp reads it)
 
     def reseed(self, seed: int) -> None:
@@ -124,13 +125,13 @@ class SEIGAN(nn.Module):
         """avg <- ema * avg + (1 - ema) * trained, after each step (Polyak averaging; the last steps' noise in the
         weights averages out, so what the warm start hands on does not depend on which step it stopped at)."""
         decay = self.cfg_train.ema
-        for name in AVERAGED:
-            avg = getattr(self, name)
+        for name in GENERATORS:
+            avg, net = getattr(self, f"{name}_avg"), plain(getattr(self, name))
             if avg is None:
                 continue
-            for a, p in zip(avg.parameters(), plain(getattr(self, name[:-4])).parameters()):
+            for a, p in zip(avg.parameters(), net.parameters()):
                 a.lerp_(p.detach(), 1 - decay)
-            for a, p in zip(avg.buffers(), plain(getattr(self, name[:-4])).buffers()):
+            for a, p in zip(avg.buffers(), net.buffers()):
                 a.copy_(p)
 
     def noise(self, like: torch.Tensor) -> torch.Tensor:
@@ -141,7 +142,7 @@ class SEIGAN(nn.Module):
         """G_enh (or `net`, its average), or the identity on z for the `no_enhancement` ablation."""
         if self.enh is None:
             return z
-        return (net or self.enh)(z, obj, bg, m, self.noise(z))
+        return (self.enh if net is None else net)(z, obj, bg, m, self.noise(z))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict:
         """Both passes and every image the losses and discriminators use. Keys: m z y_hat x_hat z_tilde, and with
@@ -230,10 +231,10 @@ class SEIGAN(nn.Module):
             ident = self.enh(x, x, x, self.mask_for_others(out["m"]), self.noise(x))
             lo["identity"] = L.l1(ident, x)
         if c.hole_rec > 0:  # G_inp learns to fill: a hole of the object's shape cut from a real background
-            hole = (self.mask_for_others(out["m"]).detach() >= 0.5).to(y.dtype)
+            hole = hard_hole(out["m"].detach()).to(y.dtype)
             lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y, hole), hole, y), y, hole)
         if v.enhancement and c.enh_restore > 0:  # G_enh learns to harmonise: undo a colour jitter of x's object
-            obj = (out["m"].detach() >= 0.5).to(x.dtype)
+            obj = hard_hole(out["m"].detach()).to(x.dtype)
             jittered = L.jitter_colours(x, obj, self.aug_rng)
             lo["enh_restore"] = L.region_l1(self.enh(jittered, jittered, jittered, obj, self.noise(x)), x, obj)
         if c.mask_area > 0:
@@ -309,7 +310,7 @@ class SEIGAN(nn.Module):
         res = {"m": m, "x_hat": self.inpaint(x, m)}
         if y is not None:
             res["z"] = paste(m, x, y)
-            res["y_hat"] = self.enhance(res["z"], x, y, m, self.for_inference("enh") if self.enh else None)
+            res["y_hat"] = self.enhance(res["z"], x, y, m, self.for_inference("enh"))
         self.train(was)
         return res
 

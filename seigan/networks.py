@@ -132,10 +132,7 @@ class ResnetGenerator(nn.Module):
             else:
                 layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, 1, output_padding=1)]
             layers += [Norm(ngf * mult // 2), nn.ReLU()]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7)]
-        self.residual = residual
-        if not residual:
-            layers.append(nn.Tanh())
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7)] + ([] if residual else [nn.Tanh()])
         self.net = nn.Sequential(*layers)
 
     def zero_last(self) -> None:

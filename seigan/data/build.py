@@ -107,9 +107,10 @@ class Photo:
     image: Image.Image  # RGB, shorter side 720 px
 
 
-def load_photos(unpacked: dict) -> list:
+def load_photos(unpacked: dict, files: list | None = None) -> list:
+    """The background photos `files` ((package, path) pairs; default: the embedded set's), shorter side 720 px."""
     photos = []
-    for pkg, rel in sources.BACKGROUNDS:
+    for pkg, rel in files or sources.BACKGROUNDS:
         path = unpacked[pkg] / rel
         if not path.is_file():
             raise FileNotFoundError(f"{path}: background photo missing from {pkg}")
@@ -127,10 +128,15 @@ def photo_region(photo: Photo, split: str, cfg: BuildConfig) -> tuple:
     return (cut, 0, w, h) if split == "test" else (0, 0, cut, h)
 
 
-def crop_background(photos: list, split: str, cfg: BuildConfig, rng) -> tuple:
-    """A random square crop of a random photo's region for `split`, resized to cfg.resolution."""
+def whole_photo(photo: Photo, split: str, cfg: BuildConfig) -> tuple:
+    """Every part of the photo (a set whose photos no other split uses)."""
+    return (0, 0) + photo.image.size
+
+
+def crop_background(photos: list, split: str, cfg: BuildConfig, rng, region=photo_region) -> tuple:
+    """A random square crop of a random photo's `region` for `split`, resized to cfg.resolution."""
     photo = photos[int(rng.integers(len(photos)))]
-    x0, y0, x1, y1 = photo_region(photo, split, cfg)
+    x0, y0, x1, y1 = region(photo, split, cfg)
     side = int(rng.integers(160, min(480, x1 - x0, y1 - y0) + 1))
     left = x0 + int(rng.integers(0, x1 - x0 - side + 1))
     top = y0 + int(rng.integers(0, y1 - y0 - side + 1))
@@ -212,24 +218,27 @@ def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
 
 
 # -- the whole build ----------------------------------------------------------------------------------
-def composites(split: str, n: int, stamps: list, photos: list, cfg: BuildConfig):
+def composites(split: str, n: int, stamps: list, photos: list, cfg: BuildConfig, seed_key: int | None = None,
+               region=photo_region):
     """The split's random draws, in the builder's order: (name, stamp, placement, its background crop, the paired
-    background y, their provenance). Replaying this generator re-creates every placement of a build."""
-    rng = np.random.default_rng([cfg.seed, SPLITS.index(split)])
+    background y, their provenance). Replaying this generator re-creates every placement of a build. The draws are
+    seeded by (cfg.seed, seed_key), by default the split's index; `region` says which part of a photo it crops."""
+    rng = np.random.default_rng([cfg.seed, SPLITS.index(split) if seed_key is None else seed_key])
     order = []
     for i in range(n):
         if not order:
             order = list(rng.permutation(len(stamps)))  # every animal used equally often
         st = stamps[int(order.pop())]
-        bg, bg_src = crop_background(photos, split, cfg, rng)
+        bg, bg_src = crop_background(photos, split, cfg, rng, region)
         placed = place(st.image, cfg, rng)
-        ybg, y_src = crop_background(photos, split, cfg, rng)
+        ybg, y_src = crop_background(photos, split, cfg, rng, region)
         yield f"{i:05d}.png", st, placed, bg, ybg, (bg_src, y_src)
 
 
-def build_split(split: str, n: int, stamps: list, photos: list, out: Path, cfg: BuildConfig) -> None:
+def build_split(split: str, n: int, stamps: list, photos: list, out: Path, cfg: BuildConfig, **draws) -> None:
+    """Write the split's composites into `out`/`split`; `draws` as `composites`' (seed_key, region)."""
     writer = SplitWriter(out, split, provenance=("object", "background"), y_provenance=("background",))
-    for name, st, placed, bg, ybg, (bg_src, y_src) in composites(split, n, stamps, photos, cfg):
+    for name, st, placed, bg, ybg, (bg_src, y_src) in composites(split, n, stamps, photos, cfg, **draws):
         c = render(placed, bg, cfg)
         writer.add_object(name, {X: c["x"], MASK: c["mask"], CLEAN: c["clean"]}, c["box"], [st.relpath, bg_src])
         writer.add_background(name, ybg, [y_src])

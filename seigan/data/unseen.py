@@ -13,12 +13,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from seigan.config import BuildConfig
 from seigan.data import build, sources
-from seigan.data.layout import CLEAN, MASK, SWAP, X, SplitWriter, open_image, write_manifest
+from seigan.data.layout import write_manifest
 
 PACKAGES = {
     "lomiri-wallpapers-16.04": sources.Package(
@@ -37,32 +34,6 @@ SPLIT = "test"  # written as <root>/test, so that everything that reads a test s
 SEED_SALT = 7   # its draws are seeded by (data.build.seed, 7): none of the builder's splits draws them
 
 
-def load_photos() -> list:
-    unpacked = {name: sources.unpack(pkg) for name, pkg in PACKAGES.items()}
-    photos = []
-    for pkg, rel in PHOTOS:
-        path = unpacked[pkg] / rel
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: background photo missing from {pkg}")
-        im = open_image(path, "RGB")
-        scale = 720 / min(im.size)
-        photos.append(build.Photo(f"{pkg}:{rel}", im.resize((round(im.width * scale), round(im.height * scale)),
-                                                             Image.BILINEAR)))
-    return photos
-
-
-def crop(photos: list, cfg: BuildConfig, rng) -> tuple:
-    """A random square crop anywhere in a random photo (no part of these photos is held back for training)."""
-    photo = photos[int(rng.integers(len(photos)))]
-    w, h = photo.image.size
-    side = int(rng.integers(160, min(480, w, h) + 1))
-    left, top = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
-    im = photo.image.crop((left, top, left + side, top + side)).resize((cfg.resolution,) * 2, Image.BILINEAR)
-    if rng.random() < 0.5:
-        im = im.transpose(Image.FLIP_LEFT_RIGHT)
-    return im, f"{photo.name}@{left},{top},{side}"
-
-
 def build_unseen(out: str | Path, cfg: BuildConfig, n: int, log=print) -> dict:
     """Write `n` composites of the test animals on the unseen photos into `out`/test (replaced atomically), with
     true masks, clean backgrounds, paired backgrounds y and true swaps; returns the manifest."""
@@ -70,25 +41,10 @@ def build_unseen(out: str | Path, cfg: BuildConfig, n: int, log=print) -> dict:
     stamps, _ = build.collect_stamps(sources.unpack(sources.PACKAGES["tuxpaint-stamps-default"]) / sources.STAMPS_DIR,
                                      log=lambda *_: None)
     animals = build.split_stamps(stamps, cfg)["test"]
-    photos = load_photos()
+    photos = build.load_photos({name: sources.unpack(pkg) for name, pkg in PACKAGES.items()}, PHOTOS)
     tmp = out.with_name(out.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
-    writer = SplitWriter(tmp, SPLIT, provenance=("object", "background"), y_provenance=("background",))
-    rng = np.random.default_rng([cfg.seed, SEED_SALT])
-    order = []
-    for i in range(n):
-        if not order:
-            order = list(rng.permutation(len(animals)))
-        st = animals[int(order.pop())]
-        bg, bg_src = crop(photos, cfg, rng)
-        placed = build.place(st.image, cfg, rng)
-        ybg, y_src = crop(photos, cfg, rng)
-        c = build.render(placed, bg, cfg)
-        name = f"{i:05d}.png"
-        writer.add_object(name, {X: c["x"], MASK: c["mask"], CLEAN: c["clean"]}, c["box"], [st.relpath, bg_src])
-        writer.add_background(name, ybg, [y_src])
-        writer.save(SWAP, name, build.render(placed, ybg, cfg)["x"])
-    writer.close()
+    build.build_split(SPLIT, n, animals, photos, tmp, cfg, seed_key=SEED_SALT, region=build.whole_photo)
     manifest = {"sources": {p.name: {"version": p.version, "sha256": p.sha256} for p in PACKAGES.values()},
                 "photos": [f"{pkg}:{rel}" for pkg, rel in PHOTOS], "animals": len(animals), "count": n,
                 "build": {"seed": cfg.seed, "resolution": cfg.resolution}}
