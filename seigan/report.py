@@ -433,6 +433,38 @@ def seeds_table(seeds: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).T.fillna("")
 
 
+def seeds_per_seed(seeds: dict) -> pd.DataFrame:
+    """Each seed's test IoU per run, and where it was trained (other hardware takes another numerical path)."""
+    rows = {}
+    for seed in seeds["seeds"]:
+        row = {name: f"{m['iou']:.3f}" for name, m in seeds["runs"][str(seed)].items()}
+        where = seeds.get("machine", {}).get(str(seed), {})
+        row["trained on"] = where.get("device", "not recorded")
+        rows[f"seed {seed}"] = row
+    return pd.DataFrame(rows).T
+
+
+def seeds_verdicts(seeds: dict, supervised: float | None = None, run: str = "full") -> str:
+    """Does `run`'s mask beat the best box prior on every seed (by 0.03) and on average (by 0.05, and reach 80% of the
+    supervised bound)? Read from reports/seeds.json, in words."""
+    if run not in seeds["variants"]:
+        return f"- `{run}` is not among the seeds' runs."
+    best_name, best = max(seeds["priors"].items(), key=lambda kv: kv[1])
+    ious = [seeds["runs"][str(s)][run]["iou"] for s in seeds["seeds"]]
+    mean = sum(ious) / len(ious)
+    low = min(ious)
+    out = [f"- Best box prior: {best_name}, IoU {best:.3f}. `{run}` over {len(ious)} seeds: mean {mean:.3f}, "
+           f"lowest {low:.3f}."]
+    out.append(f"- Every seed {'beats' if low >= best + 0.03 else 'does not beat'} the best prior by 0.03 "
+               f"(lowest seed {low - best:+.3f}); the mean {'beats' if mean >= best + 0.05 else 'does not beat'} "
+               f"it by 0.05 ({mean - best:+.3f}).")
+    if supervised:
+        share = mean / supervised
+        out.append(f"- The mean is {share:.0%} of the supervised bound ({supervised:.3f}): "
+                   f"{'at least' if share >= 0.8 else 'below'} 80%.")
+    return "\n".join(out)
+
+
 def example_grid(ex: dict, i: int, names: list, size: float = 1.5):
     """One test example: x, its true mask, the new background y, the true swap ŷ* and the clean background, then for
     each run its mask m, paste z, enhanced ŷ and inpainted x̂ under the reference each should match."""

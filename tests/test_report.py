@@ -33,3 +33,22 @@ def test_unseen_summary_judges_each_run_against_the_best_prior_with_two_ses():
     assert "beats it" in lines[1] and "level with it" in lines[2] and "loses to it" in lines[3]
     table = report.unseen_table(unseen, {"segmentation": {"full": e(0.7)}})
     assert table.loc["full", "unseen photos"].startswith("0.600") and table.loc["box", "test split (seen photos)"] == ""
+
+
+def seeds_file(full_ious, priors=None):
+    seeds = list(range(len(full_ious)))
+    return {"seeds": seeds, "variants": ["warmup", "full"], "n_test": 200,
+            "priors": priors or {"box": 0.45, "ellipse": 0.56, "grabcut": 0.50},
+            "runs": {str(s): {"warmup": {"iou": 0.6}, "full": {"iou": v}} for s, v in zip(seeds, full_ious)},
+            "machine": {"0": {"device": "cpu"}}}
+
+
+def test_seeds_verdicts_judge_every_seed_and_the_mean_against_the_best_prior():
+    good = report.seeds_verdicts(seeds_file([0.62, 0.63, 0.64]), supervised=0.72)
+    assert "Every seed beats the best prior by 0.03" in good and "the mean beats it by 0.05" in good
+    assert "ellipse" in good and "at least 80%" in good
+    # one seed inside the margin, the mean under it, the bound missed
+    bad = report.seeds_verdicts(seeds_file([0.58, 0.62, 0.60]), supervised=0.80)
+    assert "Every seed does not beat" in bad and "the mean does not beat" in bad and "below 80%" in bad
+    table = report.seeds_per_seed(seeds_file([0.58, 0.62]))
+    assert list(table.index) == ["seed 0", "seed 1"] and table.loc["seed 1", "trained on"] == "not recorded"
