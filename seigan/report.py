@@ -455,7 +455,7 @@ def seeds_verdicts(seeds: dict, supervised: float | None = None, run: str = "ful
     low = min(ious)
     out = [f"- Best box prior: {best_name}, IoU {best:.3f}. `{run}` over {len(ious)} seeds: mean {mean:.3f}, "
            f"lowest {low:.3f}."]
-    out.append(f"- Every seed {'beats' if low >= best + 0.03 else 'does not beat'} the best prior by 0.03 "
+    out.append(f"- {'Every seed beats' if low >= best + 0.03 else 'Not every seed beats'} the best prior by 0.03 "
                f"(lowest seed {low - best:+.3f}); the mean {'beats' if mean >= best + 0.05 else 'does not beat'} "
                f"it by 0.05 ({mean - best:+.3f}).")
     if supervised:

