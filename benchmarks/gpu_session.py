@@ -55,8 +55,8 @@ def pack(args) -> None:
     from seigan.data import sources
     shutil.rmtree(PACK, ignore_errors=True)
     cache = PACK / "cache" / "unpacked"
-    wanted = [("tuxpaint-stamps-default", p.relative_to(sources.unpack(sources.PACKAGES["tuxpaint-stamps-default"])))
-              for p in (sources.unpack(sources.PACKAGES["tuxpaint-stamps-default"]) / sources.STAMPS_DIR).rglob("*.png")]
+    stamps = sources.unpack(sources.PACKAGES["tuxpaint-stamps-default"])
+    wanted = [("tuxpaint-stamps-default", p.relative_to(stamps)) for p in (stamps / sources.STAMPS_DIR).rglob("*.png")]
     for pkg_name, rel in wanted + [(p, Path(r)) for p, r in sources.BACKGROUNDS]:
         pkg = sources.PACKAGES[pkg_name]
         src_root = sources.unpack(pkg)
@@ -84,8 +84,9 @@ def pack(args) -> None:
 # -- there --------------------------------------------------------------------------------------------------------
 def _copy_tree(dst: Path) -> None:
     """A copy of the repository that shares data/ (each seed process writes its own reports/seeds.json)."""
-    shutil.copytree(ROOT, dst, ignore=lambda d, names: [n for n in names if Path(d) == ROOT and n in
-                                                   (".git", "data", ".gpu", "checkpoints", "checkpoints_seeds", "reports")])
+    # left out at the root only (seigan/data is a package)
+    top_level = (".git", "data", ".gpu", "checkpoints", "checkpoints_seeds", "reports")
+    shutil.copytree(ROOT, dst, ignore=lambda d, names: [n for n in names if Path(d) == ROOT and n in top_level])
     (dst / "data").symlink_to(ROOT / "data")
     (dst / ".gpu").symlink_to(PACK)
 
@@ -96,14 +97,11 @@ def _spawn(cmd: list, cwd: Path, log: Path, env: dict) -> subprocess.Popen:
 
 def evaluate_gpu(args) -> None:
     """Test-split numbers (the seeds command's) of the GPU-profile runs, and a grid of test examples."""
-    import numpy as np
-    import torch
-    from PIL import Image
-    from seigan import config, evaluate, runs
+    from seigan import config, evaluate, plots, runs
     params = config.load(args.params)
     ts = evaluate.load_test(params)
     device = config.torch_device(params.train.device)
-    res, rows = {}, []
+    res, rows = {}, {}
     for name in ("warmup", "full"):
         if not (runs.checkpoint_dir(name) / "last.pt").is_file():
             continue
@@ -111,15 +109,13 @@ def evaluate_gpu(args) -> None:
         out = evaluate.outputs(model, ts, params, device)
         res[name] = evaluate.light_from(out, ts)
         if name == "full":
-            k = slice(0, 8)
-            pics = [ts.split.x[k], out["m"][k].expand(-1, 3, -1, -1) * 2 - 1, out["z"][k], out["y_hat"][k],
-                    ts.split.swap[k], out["x_hat"][k], ts.split.clean[k]]
-            rows = [torch.cat(list(p.float().cpu()), dim=2) for p in pics]
+            rows = {"x": ts.split.x, "m": out["m"], "z": out["z"], "ŷ": out["y_hat"], "ŷ*": ts.split.swap,
+                    "x̂": out["x_hat"], "clean": ts.split.clean}
     res["priors"] = {k: v["iou"] for k, v in evaluate.box_priors(ts, params.model.resolution).items()}
     Path(args.json).write_text(json.dumps(res, indent=1))
     if rows:
-        grid = ((torch.cat(rows, dim=1).clamp(-1, 1) + 1) * 127.5).byte().permute(1, 2, 0).numpy()
-        Image.fromarray(np.ascontiguousarray(grid)).save(Path(args.json).with_suffix(".png"))
+        fig = plots.image_grid({k: v[:8].float().cpu() for k, v in rows.items()}, 8)
+        fig.savefig(Path(args.json).with_suffix(".png"))
 
 
 def run(args) -> None:
@@ -133,9 +129,11 @@ def run(args) -> None:
     smi = ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]
     info = subprocess.run(smi, capture_output=True, text=True).stdout.strip() if shutil.which(smi[0]) else "no GPU"
     (out / "machine.txt").write_text(f"{info}\n{sys.version}\n")
-    build = subprocess.CompletedProcess([], 0, "data/ kept from an earlier call", "") if args.keep_data and (
-        ROOT / "data/manifest.json").is_file() else subprocess.run([sys.executable, "-m", "seigan.data", "build"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=max(10, left() - 60))
+    if args.keep_data and (ROOT / "data/manifest.json").is_file():
+        build = subprocess.CompletedProcess([], 0, "data/ kept from an earlier call", "")
+    else:
+        build = subprocess.run([sys.executable, "-m", "seigan.data", "build"], cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=max(10, left() - 60))
     (logs / "data_build.log").write_text(build.stdout + build.stderr)
     print(f"[{time.time() - t0:.0f}s] data build rc {build.returncode}: {build.stdout.strip().splitlines()[-1:]}")
     if build.returncode:
@@ -148,30 +146,27 @@ def run(args) -> None:
         procs[f"seed{seed}"] = _spawn([sys.executable, "-m", "seigan.seeds", "--seeds", str(seed), "--params",
                                        ".gpu/params_seeds.yaml"], cwd, logs / f"seed{seed}.log",
                                       {**env, "PYTHONPATH": str(cwd)})
-    gpu_cmd = (f"{sys.executable} -m seigan.train warmup --params .gpu/params_gpu.yaml && "
-               f"{sys.executable} -m seigan.train full --params .gpu/params_gpu.yaml")
-    procs["gpu"] = None if args.seeds_only else subprocess.Popen(["bash", "-c", gpu_cmd], cwd=ROOT, env=env, stdout=open(logs / "gpu.log", "w"),
-                                    stderr=subprocess.STDOUT)
+    if not args.seeds_only:
+        gpu_cmd = (f"{sys.executable} -m seigan.train warmup --params .gpu/params_gpu.yaml && "
+                   f"{sys.executable} -m seigan.train full --params .gpu/params_gpu.yaml")
+        procs["gpu"] = _spawn(["bash", "-c", gpu_cmd], ROOT, logs / "gpu.log", env)
     eval_margin = 75
-    while any(p.poll() is None for p in procs.values() if p) and left() > eval_margin:
+    while any(p.poll() is None for p in procs.values()) and left() > eval_margin:
         time.sleep(5)
     for name, p in procs.items():
-        if p is None:
-            continue
         if p.poll() is None:
             p.terminate()
             print(f"[{time.time() - t0:.0f}s] {name} stopped at the deadline")
         else:
             print(f"[{time.time() - t0:.0f}s] {name} rc {p.wait()}")
     time.sleep(2)
-    try:
-        if args.seeds_only:
-            raise subprocess.TimeoutExpired("evaluate", 0)
-        subprocess.run([sys.executable, __file__, "evaluate", "--params", ".gpu/params_gpu.yaml",
-                        "--json", str(out / "gpu_test.json")], cwd=ROOT, env=env, timeout=max(5, left() - 15),
-                       stdout=open(logs / "gpu_eval.log", "w"), stderr=subprocess.STDOUT)
-    except subprocess.TimeoutExpired:
-        print("gpu evaluation stopped at the deadline")
+    if "gpu" in procs:
+        try:
+            subprocess.run([sys.executable, __file__, "evaluate", "--params", ".gpu/params_gpu.yaml",
+                            "--json", str(out / "gpu_test.json")], cwd=ROOT, env=env, timeout=max(5, left() - 15),
+                           stdout=open(logs / "gpu_eval.log", "w"), stderr=subprocess.STDOUT)
+        except subprocess.TimeoutExpired:
+            print("gpu evaluation stopped at the deadline")
     with tarfile.open(out / "results.tar.gz", "w:gz") as tar:
         for seed in SEEDS:
             base = Path(f"/tmp/seed{seed}/reports")
