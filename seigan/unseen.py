@@ -27,7 +27,8 @@ def results_file() -> Path:
 
 
 def build(params: config.Params, log=print) -> dict:
-    return build_unseen(data_root(), params.data.build, COUNT, log)
+    """Build the set: COUNT composites, or `eval.limit` of them (the tiny profile evaluates only that many)."""
+    return build_unseen(data_root(), params.data.build, params.eval.limit or COUNT, log)
 
 
 def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:

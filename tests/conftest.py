@@ -1,13 +1,20 @@
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from filelock import FileLock
 
 from seigan import config, losses
 
 ROOT = Path(__file__).resolve().parents[1]
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # README's test command runs two workers on two cores: one thread each (and in every process a test starts), since
+    # two processes of two OpenMP threads each on two cores stall each other
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 # the variants table is read from params.yaml, the one place it is written
 VARIANTS = yaml.safe_load((ROOT / "params.yaml").read_text())["variants"]
 BASE = {
@@ -50,5 +57,6 @@ def images(n, size=32, seed=0):
 def built_data():
     """The embedded data set in <repo>/data, built (once, ~1 min) if missing; it must match data.dvc."""
     from seigan.data.__main__ import main
-    assert main(["build", "--params", str(ROOT / "params.yaml")]) == 0
+    with FileLock(str(ROOT / ".data.build.lock")):  # each test worker asks; the first builds, the others check
+        assert main(["build", "--params", str(ROOT / "params.yaml")]) == 0
     return ROOT / "data"

@@ -215,19 +215,19 @@ def test_lr_decays_linearly_to_zero(make_model):
 
 def test_overfit_one_batch_lowers_reconstruction(make_model):
     torch.manual_seed(0)
-    model = make_model("full", model={"ngf": 8}, train={"steps": 200, "decay_start": 1.0})
+    model = make_model("full", model={"ngf": 8}, train={"steps": 80, "decay_start": 1.0})
     # smooth images (upsampled 4x4 noise): white noise cannot pass any encoder-decoder bottleneck
     x = torch.nn.functional.interpolate(images(2, 4, seed=3), size=32, mode="bilinear", align_corners=False)
     y = torch.nn.functional.interpolate(images(2, 4, seed=4), size=32, mode="bilinear", align_corners=False)
-    recs = [model.step(x, y) for _ in range(200)]
+    recs = [model.step(x, y) for _ in range(80)]  # 0.57 of the first ten by then (0.40 after 200)
     first = sum(r["rec_bg"] + r["rec_obj"] for r in recs[:10]) / 10
     last = sum(r["rec_bg"] + r["rec_obj"] for r in recs[-10:]) / 10
     assert last < 0.8 * first, (first, last)
 
 
-def test_forty_steps_at_64px_stay_finite(make_model):
-    model = make_model("full", model={"resolution": 64, "seg_depth": 5}, train={"steps": 40})
-    for s in range(40):
+def test_twenty_steps_at_64px_stay_finite(make_model):
+    model = make_model("full", model={"resolution": 64, "seg_depth": 5}, train={"steps": 20})
+    for s in range(20):
         rec = model.step(images(2, 64, seed=s), images(2, 64, seed=1000 + s))
         assert all(math.isfinite(v) for v in rec.values()), (s, rec)
 

@@ -1,67 +1,21 @@
-"""End to end: the DVC pipeline of papermill notebooks with the tiny profile, resuming after kill -9, and
-clear one-line errors for bad parameters."""
+"""End to end: the DVC pipeline of papermill notebooks with the tiny profile, an experiment with a changed
+variant, the evaluation of a data set without references, and the seeds command on the pipeline's runs.
+(Training from the command line, resume after kill -9 and bad input: tests/test_resume.py.)"""
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
-from seigan import config, train
-from seigan.atomic import load
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
-VARIANTS = list(PARAMS["variants"])
-TRAINED = [v for v, sw in PARAMS["variants"].items() if sw["run"]]
-NOT_RUN = [v for v in VARIANTS if v not in TRAINED]
-
-
-def env():
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
-
-
-def run(cmd, cwd, timeout=900, check=True):
-    res = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout, shell=True)
-    if check and res.returncode != 0:
-        raise AssertionError(f"{cmd} exited {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
-    return res
-
-
-def set_params(repo: Path, **changes):
-    raw = yaml.safe_load((repo / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        node, *path = raw, *dotted.split(".")
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
-    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+from workspace import NOT_RUN, ROOT, TRAINED, VARIANTS, copy_repo, run
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, built_data):
     """A copy of this working tree (tracked and untracked files, data/ hard-linked) as its own git repo."""
-    dest = tmp_path_factory.mktemp("pipeline") / "repo"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file() and not f.startswith(("reports/", "checkpoints/")) and f != "dvc.lock":
-            (dest / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dest / f)
-    for f in ("checkpoints/README.md", "reports/train/README.md"):
-        (dest / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / f, dest / f)
-    shutil.copytree(built_data, dest / "data", copy_function=os.link)
-    set_params(dest, profile="tiny")
-    run("git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm smoke", dest)
-    return dest
+    return copy_repo(tmp_path_factory.mktemp("pipeline") / "repo", built_data)
 
 
 def test_dry_run_parses_and_lists_every_stage(repo):
@@ -124,14 +78,20 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
 
 
 def test_exp_run_with_a_changed_variant_reruns_only_what_depends_on_it(repo):
+    """`dvc exp run -S` of one variant's setting trains that variant and nothing upstream or beside it; what is then
+    out of date is exactly what reads it (evaluation, report, unseen photos). The exp run is given the variant's stage
+    as its target, so the test does not pay for a second evaluation; `dvc status` says what a plain `dvc exp run`
+    would run next."""
     if not (repo / "reports/metrics.json").is_file():
         run("dvc repro", repo, timeout=1200)
-    out = run("dvc exp run -S variants.no_identity.identity_weight=1.0", repo, timeout=1200).stdout
-    assert "Running stage 'train@no_identity'" in out and "Running stage 'evaluate'" in out
+    out = run("dvc exp run -S variants.no_identity.identity_weight=1.0 train@no_identity", repo, timeout=1200).stdout
+    assert "Running stage 'train@no_identity'" in out, out
+    assert "Running stage 'train_warmup'" not in out
     for other in ("full", "no_enhancement", "no_texture", "single_pass"):
         assert f"Running stage 'train@{other}'" not in out, other
-    assert "Running stage 'train_warmup'" not in out
     assert yaml.safe_load((repo / "params.yaml").read_text())["variants"]["no_identity"]["identity_weight"] == 1.0
+    stale = set(json.loads(run("dvc status --json", repo).stdout))
+    assert stale == {"evaluate", "report", "unseen"}, stale
 
 
 def test_dvc_plots_and_metrics_read_the_outputs(repo):
@@ -140,75 +100,6 @@ def test_dvc_plots_and_metrics_read_the_outputs(repo):
     shown = run("dvc metrics show --json", repo).stdout
     assert "segmentation" in shown
     run("dvc plots show --json", repo)
-
-
-def test_kill_9_then_resume_loses_no_step(repo, tmp_path):
-    set_params(repo, **{"profiles.tiny.train.steps": 30, "profiles.tiny.train.checkpoint_every": 5,
-                        "profiles.tiny.train.log_every": 1})
-    ck = repo / "checkpoints/full/last.pt"
-    shutil.rmtree(repo / "checkpoints/full", ignore_errors=True)
-    proc = subprocess.Popen([sys.executable, "-m", "seigan.train", "full"], cwd=repo, env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and not (ck.is_file() and load(ck)["step"] >= 10):
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    saved = load(ck)["step"]
-    assert 10 <= saved < 30 and saved % 5 == 0
-    run(f"{sys.executable} -m seigan.train full", repo)
-    state = load(ck)
-    assert state["step"] == 30
-    assert [r["step"] for r in state["history"]] == list(range(1, 31))  # contiguous: no step lost or repeated
-    # and the resumed run is the uninterrupted run, bit for bit
-    shutil.copytree(repo / "checkpoints/full", tmp_path / "interrupted")
-    shutil.rmtree(repo / "checkpoints/full")
-    run(f"{sys.executable} -m seigan.train full", repo)
-    straight = load(ck)
-    for net, sd in straight["model"]["nets"].items():
-        for k, v in sd.items():
-            assert torch.equal(v, state["model"]["nets"][net][k]), (net, k)
-
-
-def test_stop_after_then_resume_equals_straight_run(built_data, tmp_path):
-    params = config.load(ROOT / "params.yaml", profile="tiny")
-    data = (train.load_split(built_data, "train", 32, limit=40),
-            train.load_split(built_data, "val", 32, with_truth=True, limit=8))
-    a = train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", stop_after=3, progress=False, data=data)
-    assert a["step"] == 3 and not a["finished"]
-    b = train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", progress=False, data=data)
-    assert b["step"] == 4 and b["finished"]
-    train.train(params, train.runs.WARMUP, tmp_path / "c", tmp_path / "lc", progress=False, data=data)
-    sa, sc = load(tmp_path / "a/last.pt"), load(tmp_path / "c/last.pt")
-    assert [r["step"] for r in sa["history"]] == [1, 2, 3, 4]
-    assert sa["history"] == sc["history"]
-    # finished: a further call trains nothing
-    assert train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", progress=False, data=data)["step"] == 4
-
-
-@pytest.mark.parametrize("change,message", [
-    ({"train.steps": "many"}, "train.steps must be int"),
-    ({"train.stepz": 3}, "unknown key train.stepz"),
-    ({"train.data_on": "gpu"}, "train.data_on must be one of auto, host, device"),
-])
-def test_bad_params_give_one_line_and_nonzero_exit(repo, tmp_path, change, message):
-    bad = tmp_path / "params.yaml"
-    shutil.copy(repo / "params.yaml", bad)
-    set_params(tmp_path, **change)
-    res = run(f"{sys.executable} -m seigan.train full --params {bad}", repo, check=False)
-    assert res.returncode != 0
-    assert message in res.stderr and "Traceback" not in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1
-
-
-def test_unknown_variant_and_missing_data_fail_before_training(repo, tmp_path):
-    res = run(f"{sys.executable} -m seigan.train fulll", repo, check=False)
-    assert res.returncode != 0 and "unknown variant 'fulll'" in res.stderr and "Traceback" not in res.stderr
-    bad = tmp_path / "params.yaml"
-    shutil.copy(repo / "params.yaml", bad)
-    set_params(tmp_path, **{"data.root": "no_such_data"})
-    res = run(f"{sys.executable} -m seigan.train full --params {bad}", repo, check=False)
-    assert res.returncode != 0 and "no_such_data/train/boxes.csv: missing" in res.stderr
 
 
 def test_evaluate_without_true_swaps_or_a_supervised_bound(repo, tmp_path):
@@ -221,7 +112,7 @@ def test_evaluate_without_true_swaps_or_a_supervised_bound(repo, tmp_path):
     shutil.copytree(repo / "data", data, copy_function=os.link, ignore=shutil.ignore_patterns("swap"))
     code = ("import dataclasses; from seigan import config, evaluate; p = config.load(profile='tiny'); "
             f"p = dataclasses.replace(p, data=dataclasses.replace(p.data, root={str(data)!r}), "
-            "eval=dataclasses.replace(p.eval, supervised_steps=0)); "
+            "eval=dataclasses.replace(p.eval, supervised_steps=0, limit=8)); "
             f"m = evaluate.evaluate(p, out_dir={str(tmp_path / 'out')!r}, progress=False); "
             "assert m['enhancement'] == {} and m['segmentation']['full']['iou'] >= 0 and 'full' in m['realism']; "
             "assert 'supervised' not in m['segmentation']")

@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
+
 
 @dataclass(frozen=True)
 class Package:
@@ -102,9 +104,16 @@ def fetch(pkg: Package, folder: Path | None = None) -> Path:
 def unpack(pkg: Package) -> Path:
     """`dpkg-deb -x` the verified package into the cache (once); returns the unpacked root."""
     root = cache_dir() / "unpacked" / f"{pkg.name}_{pkg.version.replace(':', '%3a')}"
-    done = root / ".complete"
-    if done.is_file():
+    if (root / ".complete").is_file():
         return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root) + ".lock"):  # two processes (a build and a test) may ask for the same package at once
+        if not (root / ".complete").is_file():
+            _unpack(pkg, root)
+    return root
+
+
+def _unpack(pkg: Package, root: Path) -> None:
     deb = fetch(pkg)
     tmp = root.with_name(root.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -115,7 +124,6 @@ def unpack(pkg: Package) -> Path:
     (tmp / ".complete").write_text(pkg.sha256 + "\n")
     shutil.rmtree(root, ignore_errors=True)
     tmp.rename(root)
-    return root
 
 
 def unpack_all() -> dict:
