@@ -14,6 +14,15 @@ from seigan import config, runs
 from seigan.paths import resolve
 from seigan.plots import COLLAPSE_LIMIT, SOFT_LIMIT, image_grid, to_numpy_image
 
+PRIORS = ("box", "ellipse", "grabcut")  # segmentations from the box alone (evaluate.box_priors)
+
+
+def best_prior(ious: dict) -> tuple:
+    """(name, IoU) of the best box-only prior among `ious` (name -> IoU, or name -> {"iou": ...})."""
+    iou = lambda v: v["iou"] if isinstance(v, dict) else v  # noqa: E731
+    name = max((p for p in PRIORS if p in ious), key=lambda p: iou(ious[p]))
+    return name, iou(ious[name])
+
 def departures(params: config.Params) -> list:
     """Everything that differs from the paper or is a convention we chose, with why (the report prints this). The
     settings are read from `params`, so the table always describes the run it sits beside."""
@@ -231,7 +240,7 @@ def unseen_table(unseen: dict, metrics: dict) -> pd.DataFrame:
 def unseen_summary(unseen: dict, variants: list) -> str:
     """The trained runs against the best box prior on the unseen photos, in words (2 SEs of each)."""
     u = unseen["unseen"]
-    best = max(("box", "ellipse", "grabcut"), key=lambda b: u[b]["iou"])
+    best, _ = best_prior(u)
     lines = [f"On {unseen['n']} composites of {unseen['animals']} test animals on photos that training never saw, "
              f"the best box-only prior is {best} (IoU {pm(u[best]['iou'], u[best]['iou_se'])})."]
     for name in variants:
@@ -251,7 +260,7 @@ def metric_frame(metrics: dict, section: str) -> pd.DataFrame:
 
 def iou_bars(metrics: dict, variants: list):
     seg = metrics["segmentation"]
-    priors = [b for b in ("box", "ellipse", "grabcut") if b in seg]
+    priors = [b for b in PRIORS if b in seg]
     bounds = [b for b in ("supervised",) if b in seg]
     names = variants + priors + bounds
     vals = [seg[n]["iou"] for n in names]
@@ -292,13 +301,12 @@ def headline(metrics: dict, variants: list, details: dict) -> str:
     """The report's findings in words, each number read from the metrics (nothing typed in by hand)."""
     seg, real, col = metrics["segmentation"], metrics["realism"], details["collapse"]
     sup = seg.get("supervised", {}).get("iou")
-    best_prior = max(("box", "ellipse", "grabcut"), key=lambda b: seg[b]["iou"])
-    prior = seg[best_prior]["iou"]
+    prior_name, prior = best_prior(seg)
     true_area = col["true"]["mean_area"]
     lines, beaten = [], []
     for v in variants:
         diff = seg[v]["iou"] - prior
-        se = (seg[v]["iou_se"] ** 2 + seg[best_prior]["iou_se"] ** 2) ** 0.5
+        se = (seg[v]["iou_se"] ** 2 + seg[prior_name]["iou_se"] ** 2) ** 0.5
         verdict = versus(diff, se, "beats", "loses to", "is level with")
         if verdict == "beats":
             beaten.append(v)
@@ -314,17 +322,17 @@ def headline(metrics: dict, variants: list, details: dict) -> str:
         realism = (f" Realism of ŷ: C2ST accuracy {real[v]['c2st_acc']:.2f} ± {real[v]['c2st_sd']:.2f} (0.5 = "
                    f"indistinguishable), KID {real[v]['kid']:.4f} ± {real[v]['kid_sd']:.4f}.") if v in real else ""
         lines.append(f"- **{v}**: IoU {seg[v]['iou']:.3f} ± {seg[v]['iou_se']:.3f}{of_sup}; it {verdict} the best "
-                     f"box-only prior, {best_prior} ({prior:.3f}), by {diff:+.3f}. Mean mask area {c['mean_area']:.2f} "
+                     f"box-only prior, {prior_name} ({prior:.3f}), by {diff:+.3f}. Mean mask area {c['mean_area']:.2f} "
                      f"(true: {true_area:.2f}).{health}{realism}")
     lines.append(f"- References: real-vs-real C2ST {real['real_vs_real']['c2st_acc']:.2f}, KID "
                  f"{real['real_vs_real']['kid']:.4f}; the naive paste with the true mask: C2ST "
                  f"{real['paste_true_mask']['c2st_acc']:.2f}, KID {real['paste_true_mask']['kid']:.4f}.")
     summary = []
     if not beaten:
-        summary.append(f"**No SEIGAN variant beats the best box-only prior ({best_prior}, IoU {prior:.3f}) by more "
+        summary.append(f"**No SEIGAN variant beats the best box-only prior ({prior_name}, IoU {prior:.3f}) by more "
                        "than two standard errors: the paper's segmentation claim is not reproduced here.**")
     else:
-        summary.append(f"**Variants whose masks beat the best box-only prior ({best_prior}, IoU {prior:.3f}) by more "
+        summary.append(f"**Variants whose masks beat the best box-only prior ({prior_name}, IoU {prior:.3f}) by more "
                        f"than two standard errors: {', '.join(beaten)}.**")
     if sup:
         summary.append(f"The supervised bound (the same G_seg trained on true masks) reaches {sup:.3f}.")
@@ -376,8 +384,7 @@ def paper_claims(metrics: dict, variants: list, details: dict) -> str:
     seg, real = metrics["segmentation"], metrics["realism"]
     out = ["**The paper's claims at this scale:**"]
     sup = seg.get("supervised", {}).get("iou")
-    prior_name = max(("box", "ellipse", "grabcut"), key=lambda b: seg[b]["iou"])
-    best_prior = seg[prior_name]["iou"]
+    prior_name, prior = best_prior(seg)
     if "full" in variants:
         f = seg["full"]["iou"]
         close = sup and f >= 0.8 * sup
@@ -386,8 +393,8 @@ def paper_claims(metrics: dict, variants: list, details: dict) -> str:
                    "(Remez et al. report 90%)." if sup else "- *Masks close to supervised*: no supervised bound run.")
         se = (seg["full"]["iou_se"] ** 2 + seg[prior_name]["iou_se"] ** 2) ** 0.5
         out.append(f"- *Better than box-only segmentations*: full "
-                   f"{versus(f - best_prior, se, 'beats', 'loses to', 'is level with')} the best of box, ellipse and "
-                   f"GrabCut ({prior_name}, {best_prior:.3f}) by {f - best_prior:+.3f} ± {se:.3f}.")
+                   f"{versus(f - prior, se, 'beats', 'loses to', 'is level with')} the best of box, ellipse and "
+                   f"GrabCut ({prior_name}, {prior:.3f}) by {f - prior:+.3f} ± {se:.3f}.")
     if "full" in variants and len(variants) > 1:
         for v in (x for x in variants if x != "full"):
             parts = []
@@ -449,7 +456,7 @@ def seeds_verdicts(seeds: dict, supervised: float | None = None, run: str = "ful
     supervised bound)? Read from reports/seeds.json, in words."""
     if run not in seeds["variants"]:
         return f"- `{run}` is not among the seeds' runs."
-    best_name, best = max(seeds["priors"].items(), key=lambda kv: kv[1])
+    best_name, best = best_prior(seeds["priors"])
     ious = [seeds["runs"][str(s)][run]["iou"] for s in seeds["seeds"]]
     mean = sum(ious) / len(ious)
     low = min(ious)

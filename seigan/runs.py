@@ -79,6 +79,14 @@ def load_data(params: config.Params, split: str, **kwargs) -> Split:
     return load_split(resolve(params.data.root), split, params.model.resolution, **kwargs)
 
 
+def run_data(run: "Run") -> tuple:
+    """What a run trains and validates on: the training split and the validation split (with true masks), at its
+    resolution, from its data set."""
+    root = resolve(run.data_root)
+    return (load_split(root, "train", run.model.resolution),
+            load_split(root, "val", run.model.resolution, with_truth=True))
+
+
 # -- run identity --------------------------------------------------------------------------------------------
 # Settings that change where or how often a run reports, not what it learns: a checkpoint resumes across them.
 BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every", "backend", "workers", "data_on")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from seigan import atomic, batches, config, distributed, metrics, runs
-from seigan.data.layout import DataError, Split, load_split
+from seigan.data.layout import DataError, Split
 from seigan.model import NETWORKS, SEIGAN, predict_masks
 from seigan.paths import repo_root, resolve
 
@@ -49,13 +49,6 @@ def inherit(model: SEIGAN, run: runs.Run, source: str | Path) -> None:
         raise ValueError(f"{source}: the warm start was trained with other params or is unfinished; "
                          f"train it first (dvc repro, or python -m seigan.train {parent.name})")
     load_networks(model, state, run.inherits)
-
-
-def load_data(run: runs.Run) -> tuple:
-    """The training split and the validation split (with true masks) at the run's resolution."""
-    root = resolve(run.data_root)
-    return (load_split(root, "train", run.model.resolution),
-            load_split(root, "val", run.model.resolution, with_truth=True))
 
 
 def make_model(run: runs.Run, device, rank: int = 0, world: int = 1, vgg=None) -> SEIGAN:
@@ -171,7 +164,7 @@ def _train(run: runs.Run, ckpt_dir: Path, log_dir: Path, stop_after, progress, d
     tc, name, cfg = run.train, run.name, run.config()
     if tc.threads:
         torch.set_num_threads(tc.threads)
-    data = data or load_data(run)
+    data = data or runs.run_data(run)
     train_data, val_data = batches.shard(data[0], ctx.rank, ctx.world), data[1]
     model = make_model(run, device, ctx.rank, ctx.world)
     history, val_rows, start, seconds = [], [], 0, 0.0

@@ -12,6 +12,7 @@ import torch
 
 from seigan import config, train
 from seigan.atomic import load
+from seigan.data.layout import load_split
 
 from workspace import ROOT, copy_repo, env, run, set_params
 
@@ -54,8 +55,8 @@ def test_kill_9_then_resume_loses_no_step(repo, tmp_path):
 
 def test_stop_after_then_resume_equals_straight_run(built_data, tmp_path):
     params = config.load(ROOT / "params.yaml", profile="tiny")
-    data = (train.load_split(built_data, "train", 32, limit=40),
-            train.load_split(built_data, "val", 32, with_truth=True, limit=8))
+    data = (load_split(built_data, "train", 32, limit=40),
+            load_split(built_data, "val", 32, with_truth=True, limit=8))
     a = train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", stop_after=3, progress=False, data=data)
     assert a["step"] == 3 and not a["finished"]
     b = train.train(params, train.runs.WARMUP, tmp_path / "a", tmp_path / "la", progress=False, data=data)
