@@ -1,9 +1,9 @@
 """The recipe must learn: a regression test that fails if the training recipe in params.yaml stops learning a
 mask. The shared warm start (params.yaml's `warmup`) trains for 800 steps on bright triangles over striped
 backgrounds (32 px; ~2 min on 2 cores, ~3 on one), then `full` continues from it for 10 steps; the validation
-masks must beat the filled box by a wide margin and separate object from background. The probes behind the thresholds (four seeds:
-IoU 0.82-0.98 against 0.53 for the box; the same test with compose_inpaint off reaches 0.35) are in
-docs/learning.md."""
+masks must beat the filled box by a wide margin and separate object from background. The probes behind the
+thresholds (four seeds: IoU 0.82-0.98 against 0.53 for the box; the same test with compose_inpaint off reaches
+0.35) are in docs/learning.md."""
 import dataclasses
 from pathlib import Path
 
