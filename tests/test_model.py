@@ -219,10 +219,10 @@ def test_overfit_one_batch_lowers_reconstruction(make_model):
     # smooth images (upsampled 4x4 noise): white noise cannot pass any encoder-decoder bottleneck
     x = torch.nn.functional.interpolate(images(2, 4, seed=3), size=32, mode="bilinear", align_corners=False)
     y = torch.nn.functional.interpolate(images(2, 4, seed=4), size=32, mode="bilinear", align_corners=False)
-    recs = [model.step(x, y) for _ in range(80)]  # 0.57 of the first ten by then (0.40 after 200)
+    recs = [model.step(x, y) for _ in range(80)]  # 0.57 of the first ten by then
     first = sum(r["rec_bg"] + r["rec_obj"] for r in recs[:10]) / 10
     last = sum(r["rec_bg"] + r["rec_obj"] for r in recs[-10:]) / 10
-    assert last < 0.8 * first, (first, last)
+    assert last < 0.7 * first, (first, last)  # without the reconstruction losses: 0.82
 
 
 def test_twenty_steps_at_64px_stay_finite(make_model):
