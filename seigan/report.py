@@ -23,6 +23,7 @@ def best_prior(ious: dict) -> tuple:
     name = max((p for p in PRIORS if p in ious), key=lambda p: iou(ious[p]))
     return name, iou(ious[name])
 
+
 def departures(params: config.Params) -> list:
     """Everything that differs from the paper or is a convention we chose, with why (the report prints this). The
     settings are read from `params`, so the table always describes the run it sits beside."""
