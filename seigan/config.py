@@ -123,8 +123,8 @@ class LossConfig(Checked):
 class TrainConfig(Checked):
     SECTION = "train"
     MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0}
-    steps: int = 300               # per variant (the warm start's are warmup.steps)
-    seg_lr_scale: float = 0.1      # G_seg's learning rate / lr in the variants (the warm start uses 1)
+    steps: int = 100               # per variant (the warm start's are warmup.steps)
+    seg_lr_scale: float = 0.0      # G_seg's learning rate / lr in the variants (the warm start uses 1); 0 = fixed
     batch_size: int = 16
     lr: float = 2e-4
     beta1: float = 0.5
@@ -177,7 +177,7 @@ class WarmupConfig(Checked):
     `objective` for `steps` and hands the networks in `hands_on` to every variant. steps 0: no warm start."""
     SECTION = "warmup"
     MINIMA: typing.ClassVar[dict] = {"steps": 0}
-    steps: int = 2400
+    steps: int = 1800
     lr: float = 5e-4               # the variants use train.lr
     decay_start: float = 1.0       # as train.decay_start; 1.0 keeps the learning rate constant
     binarize: float = 5.0          # loss.binarize during the warm start
@@ -201,8 +201,9 @@ class EvalConfig:
     c2st_epochs: int = 15
     c2st_seeds: int = 5            # classifier seeds of each C2ST: its accuracy is a mean with a spread
     batch_size: int = 50
-    supervised_steps: int = 3000   # the supervised G_seg upper bound (same architecture, true masks), trained
+    supervised_steps: int = 1000   # the supervised G_seg upper bound (same architecture, true masks), trained
                                    # until its validation IoU levels off; 0 = skip it
+    supervised_lr: float = 1e-3    # its Adam learning rate
     limit: typing.Optional[int] = None  # use only the first N test images (smoke tests); None = all
 
 

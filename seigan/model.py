@@ -70,8 +70,11 @@ class SEIGAN(nn.Module):
             if needs_vgg else None
         betas = (train.beta1, train.beta2)
         others = [p for n in self.generators() if n is not self.seg for p in n.parameters()]
-        self.opt_g = torch.optim.Adam([{"params": list(self.seg.parameters()), "lr": train.lr * train.seg_lr_scale},
-                                       {"params": others}], lr=train.lr, betas=betas)
+        # train.seg_lr_scale 0: G_seg stays as handed on (no gradient is computed for it, and it has no optimiser group)
+        self.seg.requires_grad_(train.seg_lr_scale > 0)
+        seg_group = [{"params": list(self.seg.parameters()), "lr": train.lr * train.seg_lr_scale}] \
+            if train.seg_lr_scale > 0 else []
+        self.opt_g = torch.optim.Adam(seg_group + [{"params": others}], lr=train.lr, betas=betas)
         self.opt_d = torch.optim.Adam(list(self.d_bg.parameters()) + list(self.d_obj.parameters()),
                                       lr=train.lr, betas=betas)
         decay = linear_decay(train.steps, train.decay_start)
@@ -98,7 +101,7 @@ class SEIGAN(nn.Module):
         DistributedDataParallel (never G and D in one wrapper). Checkpoints keep the plain networks."""
         for name in NETWORKS:
             net = getattr(self, name)
-            if net is not None:
+            if net is not None and any(p.requires_grad for p in net.parameters()):  # a fixed G_seg needs no wrapper
                 setattr(self, name, wrap(net))
 
     def frozen_discriminators(self) -> contextlib.ExitStack:

@@ -204,13 +204,25 @@ def test_atomic_save_keeps_previous_file_on_failure(tmp_path):
 
 
 def test_lr_decays_linearly_to_zero(make_model):
-    model = make_model("single_pass", train={"steps": 4, "decay_start": 0.5})
+    model = make_model("single_pass", train={"steps": 4, "decay_start": 0.5, "seg_lr_scale": 0.1})
     lrs = []
     for s in range(4):
         model.step(images(2, seed=s), images(2, seed=9))
         lrs.append(model.sched_g.get_last_lr())
     assert [lr[1] for lr in lrs] == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])  # lr for the next step, after each step
     assert [lr[0] for lr in lrs] == pytest.approx([2e-5, 2e-5, 1e-5, 0.0])  # G_seg at train.seg_lr_scale
+
+
+def test_seg_lr_scale_zero_keeps_g_seg_fixed(make_model):
+    model = make_model("full", train={"seg_lr_scale": 0.0})
+    before = {k: v.clone() for k, v in model.seg.state_dict().items()}
+    enh_before = [p.clone() for p in model.enh.parameters()]
+    for s in range(2):
+        model.step(images(2, seed=s), images(2, seed=9))
+    assert all(torch.equal(before[k], v) for k, v in model.seg.state_dict().items())
+    assert all(p.grad is None for p in model.seg.parameters())  # no gradient computed for it at all
+    assert any(not torch.equal(a, b) for a, b in zip(enh_before, model.enh.parameters()))  # the others learn
+    assert len(model.opt_g.param_groups) == 1
 
 
 def test_overfit_one_batch_lowers_reconstruction(make_model):
