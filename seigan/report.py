@@ -442,6 +442,16 @@ def seeds_table(seeds: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).T.fillna("")
 
 
+def seeds_recipe_note(seeds: dict, params: config.Params) -> str:
+    """'' when reports/seeds.json was trained with params.yaml's recipe (every run's identity but the seed), else a
+    warning that its numbers describe another recipe."""
+    if seeds.get("recipe") == runs.recipe(params):
+        return ""
+    why = "another recipe than params.yaml's" if seeds.get("recipe") else "a recipe it does not record"
+    return (f"**Stale: these seeds were trained with {why}**, so they are not the spread of this report's runs. "
+            "Rerun `python -m seigan.seeds --seeds 0 1 2` to measure the current recipe.")
+
+
 def seeds_per_seed(seeds: dict) -> pd.DataFrame:
     """Each seed's test IoU per run, and where it was trained (other hardware takes another numerical path)."""
     rows = {}

@@ -138,6 +138,13 @@ def plan(params: config.Params) -> dict:
     return {WARMUP: warm, **variants} if warm else variants
 
 
+def recipe(params: config.Params) -> dict:
+    """The identity of every run `dvc repro` trains, with the seed left out: results over seeds (reports/seeds.json)
+    describe the current params only when their recipe equals this."""
+    unseeded = dataclasses.replace(params, train=dataclasses.replace(params.train, seed=0))
+    return {name: r.hash for name, r in plan(unseeded).items() if r.run}
+
+
 def get(params: config.Params, name: str) -> Run:
     """The run called `name` (a variant, or the warm start), or one line naming what params.yaml declares."""
     runs = plan(params)

@@ -59,6 +59,7 @@ def run(params: config.Params, seeds: list, progress: bool = True) -> dict:
     device = config.torch_device(params.train.device)
     ts = evaluate.load_test(params)
     result = {"seeds": seeds, "variants": list(trained[seeds[0]]), "n_test": len(ts.split.x),
+              "recipe": runs.recipe(params),
               "priors": {k: v["iou"] for k, v in evaluate.box_priors(ts, params.model.resolution).items()},
               "runs": {}, "machine": {}}
     for seed, dirs in trained.items():
@@ -93,8 +94,10 @@ def merge(files: list) -> dict:
     split and priors are required; the summary is recomputed over every seed."""
     parts = [json.loads(Path(f).read_text()) for f in files]
     result = {"seeds": [], "variants": parts[0]["variants"], "n_test": parts[0]["n_test"],
-              "priors": parts[0]["priors"], "runs": {}, "machine": {}}
+              "priors": parts[0]["priors"], "recipe": parts[0].get("recipe"), "runs": {}, "machine": {}}
     for f, part in zip(files, parts):
+        if part.get("recipe") != result["recipe"]:
+            raise ValueError(f"{f}: trained with another recipe than {files[0]}; only seeds of one recipe merge")
         for key in ("variants", "n_test", "priors"):
             if part[key] != result[key]:
                 raise ValueError(f"{f}: its {key} differ from {files[0]}'s; only runs on one test split merge")

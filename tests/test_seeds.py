@@ -1,15 +1,17 @@
-"""seeds.merge: seeds trained by separate processes or machines make one reports/seeds.json."""
+"""seeds.merge: seeds trained by separate processes or machines make one reports/seeds.json, of one recipe; the report
+flags seeds trained with another recipe than params.yaml's."""
 import json
 
 import pytest
 
-from seigan import seeds
+from seigan import report, runs, seeds
+from tests.conftest import tiny_params
 
 
-def part(tmp_path, seed, iou, priors=None, device="cpu"):
+def part(tmp_path, seed, iou, priors=None, device="cpu", recipe=None):
     metrics = {"iou": iou, "soft": 0.1, "enh_psnr": None}
     data = {"seeds": [seed], "variants": ["warmup", "full"], "n_test": 200,
-            "priors": priors or {"box": 0.45, "ellipse": 0.55, "grabcut": 0.5},
+            "priors": priors or {"box": 0.45, "ellipse": 0.55, "grabcut": 0.5}, "recipe": recipe or {"full": "abc"},
             "runs": {str(seed): {"warmup": metrics, "full": metrics}},
             "machine": {str(seed): {"device": device}}, "summary": {"full": {"iou": {"mean": iou}}}}
     path = tmp_path / f"seeds_{seed}.json"
@@ -33,3 +35,19 @@ def test_merge_refuses_other_test_splits_and_repeated_seeds(tmp_path):
     b.write_text(a.read_text())
     with pytest.raises(ValueError, match="seed 0 is in two"):
         seeds.merge([a, b])
+
+
+def test_merge_refuses_seeds_of_another_recipe(tmp_path):
+    with pytest.raises(ValueError, match="another recipe"):
+        seeds.merge([part(tmp_path, 0, 0.5), part(tmp_path, 1, 0.6, recipe={"full": "def"})])
+
+
+def test_the_report_flags_seeds_of_another_recipe():
+    p = tiny_params()
+    current = {"recipe": runs.recipe(p)}
+    assert report.seeds_recipe_note(current, p) == ""
+    other_seed = tiny_params(train={"seed": 7})  # the seed is not part of the recipe
+    assert report.seeds_recipe_note(current, other_seed) == ""
+    longer = tiny_params(train={"steps": 51})
+    assert "Stale" in report.seeds_recipe_note(current, longer)
+    assert "does not record" in report.seeds_recipe_note({}, p)  # seeds.json written before recipes were recorded
