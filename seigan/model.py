@@ -71,9 +71,9 @@ class SEIGAN(nn.Module):
         betas = (train.beta1, train.beta2)
         others = [p for n in self.generators() if n is not self.seg for p in n.parameters()]
         # train.seg_lr_scale 0: G_seg stays as handed on (no gradient is computed for it, and it has no optimiser group)
-        self.seg.requires_grad_(train.seg_lr_scale > 0)
-        seg_group = [{"params": list(self.seg.parameters()), "lr": train.lr * train.seg_lr_scale}] \
-            if train.seg_lr_scale > 0 else []
+        seg_learns = train.seg_lr_scale > 0
+        self.seg.requires_grad_(seg_learns)
+        seg_group = [{"params": list(self.seg.parameters()), "lr": train.lr * train.seg_lr_scale}] if seg_learns else []
         self.opt_g = torch.optim.Adam(seg_group + [{"params": others}], lr=train.lr, betas=betas)
         self.opt_d = torch.optim.Adam(list(self.d_bg.parameters()) + list(self.d_obj.parameters()),
                                       lr=train.lr, betas=betas)

@@ -138,11 +138,15 @@ def plan(params: config.Params) -> dict:
     return {WARMUP: warm, **variants} if warm else variants
 
 
+def with_seed(params: config.Params, seed: int) -> config.Params:
+    """params with `train.seed` set to `seed` (every run of the plan takes its seed from there)."""
+    return dataclasses.replace(params, train=dataclasses.replace(params.train, seed=seed))
+
+
 def recipe(params: config.Params) -> dict:
     """The identity of every run `dvc repro` trains, with the seed left out: results over seeds (reports/seeds.json)
     describe the current params only when their recipe equals this."""
-    unseeded = dataclasses.replace(params, train=dataclasses.replace(params.train, seed=0))
-    return {name: r.hash for name, r in plan(unseeded).items() if r.run}
+    return {name: r.hash for name, r in plan(with_seed(params, 0)).items() if r.run}
 
 
 def get(params: config.Params, name: str) -> Run:

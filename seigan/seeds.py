@@ -11,7 +11,6 @@ report reads when it exists. Training resumes from the last checkpoint, so an in
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import platform
 import sys
@@ -21,10 +20,6 @@ import torch
 
 from seigan import atomic, config, evaluate, runs, train
 from seigan.data.layout import DataError
-
-
-def seed_params(params: config.Params, seed: int) -> config.Params:
-    return dataclasses.replace(params, train=dataclasses.replace(params.train, seed=seed))
 
 
 def finished_here(run: runs.Run, ckpt_dir: Path) -> bool:
@@ -38,7 +33,7 @@ def finished_here(run: runs.Run, ckpt_dir: Path) -> bool:
 
 def train_seed(params: config.Params, seed: int, progress: bool = True) -> dict:
     """Train the warm start and the trained variants with `seed`; returns each run's checkpoint folder."""
-    p = seed_params(params, seed)
+    p = runs.with_seed(params, seed)
     dirs = {}
     for name, r in runs.plan(p).items():
         if not r.run:

@@ -204,7 +204,7 @@ def test_atomic_save_keeps_previous_file_on_failure(tmp_path):
 
 
 def test_lr_decays_linearly_to_zero(make_model):
-    model = make_model("single_pass", train={"steps": 4, "decay_start": 0.5, "seg_lr_scale": 0.1})
+    model = make_model("single_pass", train={"steps": 4, "decay_start": 0.5})
     lrs = []
     for s in range(4):
         model.step(images(2, seed=s), images(2, seed=9))
