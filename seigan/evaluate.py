@@ -26,11 +26,9 @@ N_WORST = 8  # the test images with the lowest IoU shown in the report
 
 
 def collapse_stats(m: torch.Tensor) -> dict:
-    """Mask-collapse diagnostics: mean value, mean area, soft share, near-empty / near-full shares."""
-    area = (m >= 0.5).float().mean(dim=(1, 2, 3))
-    stats = metrics.mask_stats(m)
-    return {"mean_soft": stats["mask_mean"], "mean_area": float(area.mean()), "frac_soft": stats["soft"],
-            "frac_empty": stats["empty"], "frac_full": stats["full"]}
+    """Mask-collapse diagnostics: metrics.mask_stats (the training log's validation columns, same names) and the
+    mean area (m >= 0.5)."""
+    return {**metrics.mask_stats(m), "area": float((m >= 0.5).float().mean())}
 
 
 @dataclass
@@ -48,9 +46,25 @@ class TestSet:
     def has_swap(self) -> bool:
         return self.split.swap is not None
 
+    def iou(self, masks: torch.Tensor) -> np.ndarray:
+        return metrics.iou_per_image(masks, self.split.mask).numpy()
+
     def seg_entry(self, masks: torch.Tensor) -> dict:
-        iou = metrics.iou_per_image(masks, self.split.mask).numpy()
+        iou = self.iou(masks)
         return {"iou": float(iou.mean()), "iou_se": metrics.cluster_se(iou, self.groups)}
+
+    def versus_priors(self, masks: dict, priors: dict) -> dict:
+        """Per-image IoU of each run minus each box prior's on the same image, with the animal-clustered standard
+        error: the sharper test of "beats the prior" (the two IoUs of one image are strongly correlated).
+        Key "run-prior", as in the `paired` section."""
+        prior_iou = {p: self.iou(m) for p, m in priors.items()}
+        out = {}
+        for name, m in masks.items():
+            iou = self.iou(m)
+            for p, piou in prior_iou.items():
+                d = metrics.paired(iou, piou, self.groups)
+                out[f"{name}-{p}"] = {"iou": d["diff"], "iou_se": d["se"]}
+        return out
 
 
 def load_test(params: config.Params, split: str = "test") -> TestSet:
@@ -159,7 +173,7 @@ def evaluate_runs(params, names, ts: TestSet, device, res: dict, progress=True) 
         examples[name] = {key: out[key][:k].clone() for key in ("m", "y_hat", "x_hat", "z")}
         if progress:
             enh = res["enhancement"].get(name)
-            print(f"{name}: IoU {res['segmentation'][name]['iou']:.3f}, soft {res['collapse'][name]['frac_soft']:.2f}, "
+            print(f"{name}: IoU {res['segmentation'][name]['iou']:.3f}, soft {res['collapse'][name]['soft']:.2f}, "
                   f"hole PSNR {res['inpainting'][name]['psnr']:.2f} (Telea, same mask: "
                   f"{res['inpainting'][name]['telea_psnr']:.2f})"
                   + (f", ŷ - z vs true swap {enh['diff_psnr']:+.2f} dB" if enh else ""))
@@ -203,11 +217,16 @@ def paired_differences(per_image: dict, names: list, groups: list) -> dict:
     return out
 
 
-def box_priors(ts: TestSet, size: int) -> dict:
+def prior_masks(ts: TestSet, size: int) -> dict:
     """Segmentations that need no learning, given the same image and box as SEIGAN."""
-    return {"box": ts.seg_entry(baselines.box_masks(ts.split.boxes, size)),
-            "ellipse": ts.seg_entry(baselines.ellipse_masks(ts.split.boxes, size)),
-            "grabcut": ts.seg_entry(baselines.grabcut_masks(ts.split.x, ts.split.boxes))}
+    return {"box": baselines.box_masks(ts.split.boxes, size),
+            "ellipse": baselines.ellipse_masks(ts.split.boxes, size),
+            "grabcut": baselines.grabcut_masks(ts.split.x, ts.split.boxes)}
+
+
+def box_priors(ts: TestSet, size: int) -> dict:
+    """IoU (± SE) of each box prior."""
+    return {name: ts.seg_entry(m) for name, m in prior_masks(ts, size).items()}
 
 
 def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, progress=True):
@@ -264,7 +283,8 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     if ts.has_swap:
         examples["swap"] = ts.split.swap[:k].clone()
     examples.update(evaluate_runs(params, names, ts, device, res, progress))
-    res["segmentation"].update(box_priors(ts, params.model.resolution))
+    priors = prior_masks(ts, params.model.resolution)
+    res["segmentation"].update({name: ts.seg_entry(m) for name, m in priors.items()})
     sup_masks = supervised_bound(params, ts, device, out_dir, progress)
     if sup_masks is not None:
         res["segmentation"]["supervised"] = ts.seg_entry(sup_masks)
@@ -289,7 +309,8 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     res["realism"]["real_vs_real"] = real_x.real_vs_real()
     res["realism_bg"]["telea_true_mask"] = real_y(telea_true)
     res["realism_bg"]["real_vs_real"] = real_y.real_vs_real()
-    res["paired"] = paired_differences(res["per_image"], names, ts.groups)
+    res["paired"] = {**paired_differences(res["per_image"], names, ts.groups),
+                     **ts.versus_priors({n: res["masks"][n] for n in names}, priors)}
     worst = np.argsort(res["per_image"][variants[0]]["iou"], kind="stable")[:N_WORST]
     examples["worst"] = {"run": variants[0], "index": torch.as_tensor(worst), "x": x[worst].clone(),
                          "mask": mask[worst].clone(), "m": res["masks"][variants[0]][worst].clone(),

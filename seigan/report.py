@@ -217,6 +217,8 @@ def paired_table(metrics: dict) -> pd.DataFrame:
     rows = {}
     for pair, e in metrics.get("paired", {}).items():
         a, b = pair.split("-", 1)
+        if b in PRIORS:  # runs against the box priors: in the headline's verdicts
+            continue
         row = {}
         for key, title in (("iou", "IoU"), ("enh_psnr", "ŷ PSNR vs ŷ* (dB)"), ("hole_psnr", "hole PSNR (dB)")):
             if key in e:
@@ -248,12 +250,20 @@ def unseen_summary(unseen: dict, variants: list) -> str:
     for name in variants:
         if name not in u:
             continue
-        d = u[name]["iou"] - u[best]["iou"]
-        se = (u[name]["iou_se"] ** 2 + u[best]["iou_se"] ** 2) ** 0.5
-        verdict = "beats it" if d > 2 * se else ("loses to it" if d < -2 * se else "is level with it")
-        lines.append(f"- `{name}`: {pm(u[name]['iou'], u[name]['iou_se'])}, {d:+.3f}: {verdict} (2 SEs: {2 * se:.3f}, "
-                     "unpaired, so conservative).")
+        d, se, how = against_prior(unseen, u, name, best)
+        verdict = versus(d, se, "beats it", "loses to it", "is level with it")
+        lines.append(f"- `{name}`: {pm(u[name]['iou'], u[name]['iou_se'])}, {d:+.3f} ± {se:.3f}: {verdict} "
+                     f"({how}).")
     return "\n".join(lines)
+
+
+COLLAPSE_COLUMNS = {"mask_mean": "mean soft mask", "area": "mean area (m≥0.5)", "soft": "share soft pixels",
+                    "empty": "share near-empty", "full": "share near-full"}
+
+
+def collapse_table(details: dict) -> pd.DataFrame:
+    """Mask-collapse diagnostics of every run, the priors' competitors and the true masks (eval/details.json)."""
+    return pd.DataFrame(details["collapse"]).T[list(COLLAPSE_COLUMNS)].round(3).rename(columns=COLLAPSE_COLUMNS)
 
 
 def metric_frame(metrics: dict, section: str) -> pd.DataFrame:
@@ -294,6 +304,16 @@ def plot_supervised_curve():
     return fig
 
 
+def against_prior(results: dict, seg: dict, run: str, prior: str) -> tuple:
+    """(run − prior IoU, its standard error, how it was measured): paired per image and clustered by animal when the
+    evaluation recorded it (`paired.<run>-<prior>`), else from the two unpaired intervals (conservative)."""
+    d = paired_entry(results, run, prior, "iou")
+    if d is not None:
+        return d[0], d[1], "paired per image"
+    return (seg[run]["iou"] - seg[prior]["iou"], (seg[run]["iou_se"] ** 2 + seg[prior]["iou_se"] ** 2) ** 0.5,
+            "unpaired, so conservative")
+
+
 def versus(diff: float, se: float, better: str, worse: str, level: str) -> str:
     """Words for a difference with its standard error: only beyond two standard errors is one side called better."""
     return better if diff > 2 * se else worse if diff < -2 * se else level
@@ -304,27 +324,26 @@ def headline(metrics: dict, variants: list, details: dict) -> str:
     seg, real, col = metrics["segmentation"], metrics["realism"], details["collapse"]
     sup = seg.get("supervised", {}).get("iou")
     prior_name, prior = best_prior(seg)
-    true_area = col["true"]["mean_area"]
+    true_area = col["true"]["area"]
     lines, beaten = [], []
     for v in variants:
-        diff = seg[v]["iou"] - prior
-        se = (seg[v]["iou_se"] ** 2 + seg[prior_name]["iou_se"] ** 2) ** 0.5
+        diff, se, how = against_prior(metrics, seg, v, prior_name)
         verdict = versus(diff, se, "beats", "loses to", "is level with")
         if verdict == "beats":
             beaten.append(v)
         c = col[v]
         state = []
-        if c.get("frac_soft", 0) > SOFT_LIMIT:
-            state.append(f"{c['frac_soft']:.0%} of its mask pixels are soft: the grey-mask failure")
-        if c["frac_empty"] > COLLAPSE_LIMIT or c["frac_full"] > COLLAPSE_LIMIT:
-            state.append(f"its masks have collapsed ({c['frac_empty']:.0%} near-empty, {c['frac_full']:.0%} near-full)")
+        if c.get("soft", 0) > SOFT_LIMIT:
+            state.append(f"{c['soft']:.0%} of its mask pixels are soft: the grey-mask failure")
+        if c["empty"] > COLLAPSE_LIMIT or c["full"] > COLLAPSE_LIMIT:
+            state.append(f"its masks have collapsed ({c['empty']:.0%} near-empty, {c['full']:.0%} near-full)")
         health = (" " + "; ".join(state).capitalize() + ".") if state else \
-            f" Masks are near-binary ({c.get('frac_soft', 0):.0%} soft pixels) and not collapsed."
+            f" Masks are near-binary ({c.get('soft', 0):.0%} soft pixels) and not collapsed."
         of_sup = f" ({seg[v]['iou'] / sup:.0%} of the supervised bound, {sup:.3f})" if sup else ""
         realism = (f" Realism of ŷ: C2ST accuracy {real[v]['c2st_acc']:.2f} ± {real[v]['c2st_sd']:.2f} (0.5 = "
                    f"indistinguishable), KID {real[v]['kid']:.4f} ± {real[v]['kid_sd']:.4f}.") if v in real else ""
         lines.append(f"- **{v}**: IoU {seg[v]['iou']:.3f} ± {seg[v]['iou_se']:.3f}{of_sup}; it {verdict} the best "
-                     f"box-only prior, {prior_name} ({prior:.3f}), by {diff:+.3f}. Mean mask area {c['mean_area']:.2f} "
+                     f"box-only prior, {prior_name} ({prior:.3f}), by {diff:+.3f} ± {se:.3f} ({how}). Mean mask area {c['area']:.2f} "
                      f"(true: {true_area:.2f}).{health}{realism}")
     lines.append(f"- References: real-vs-real C2ST {real['real_vs_real']['c2st_acc']:.2f}, KID "
                  f"{real['real_vs_real']['kid']:.4f}; the naive paste with the true mask: C2ST "
@@ -393,10 +412,10 @@ def paper_claims(metrics: dict, variants: list, details: dict) -> str:
         out.append(f"- *Masks close to fully supervised ones*: full reaches {f / sup:.0%} of the supervised bound "
                    f"({f:.3f} vs {sup:.3f}) — {'holds' if close else 'does not hold'} at the 80% mark "
                    "(Remez et al. report 90%)." if sup else "- *Masks close to supervised*: no supervised bound run.")
-        se = (seg["full"]["iou_se"] ** 2 + seg[prior_name]["iou_se"] ** 2) ** 0.5
+        diff, se, how = against_prior(metrics, seg, "full", prior_name)
         out.append(f"- *Better than box-only segmentations*: full "
-                   f"{versus(f - prior, se, 'beats', 'loses to', 'is level with')} the best of box, ellipse and "
-                   f"GrabCut ({prior_name}, {prior:.3f}) by {f - prior:+.3f} ± {se:.3f}.")
+                   f"{versus(diff, se, 'beats', 'loses to', 'is level with')} the best of box, ellipse and "
+                   f"GrabCut ({prior_name}, {prior:.3f}) by {diff:+.3f} ± {se:.3f} ({how}).")
     if "full" in variants and len(variants) > 1:
         for v in (x for x in variants if x != "full"):
             parts = []

@@ -2,7 +2,8 @@
 
 The test split's animals on whole photos from other Debian packages (seigan.data.unseen), segmented from the same
 crop and box as on the test split, against the same box-only priors: does a mask learnt on 20 photos hold on others?
-Writes reports/unseen.json, whose keys (`unseen.<method>.iou`, `.iou_se`) `dvc metrics show` lists beside metrics.json.
+Writes reports/unseen.json, whose keys (`unseen.<method>.iou`, `.iou_se`, and each run's per-image difference from
+each prior, `paired.<run>-<prior>.iou`, `.iou_se`) `dvc metrics show` lists beside metrics.json.
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
     on_unseen = dataclasses.replace(params, data=dataclasses.replace(params.data, root=str(data_root())))
     ts = evaluate.load_test(on_unseen)
     size = params.model.resolution
-    table = evaluate.box_priors(ts, size)
+    priors = evaluate.prior_masks(ts, size)
+    table = {name: ts.seg_entry(m) for name, m in priors.items()}
     masks = {}
     for name in evaluate.evaluated_runs(params, evaluate.trained_variants(params)):
         model = runs.load_trained(runs.checkpoint_dir(name), device)
@@ -46,6 +48,7 @@ def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
         table[name] = {**ts.seg_entry(masks[name]), "soft": metrics.mask_stats(masks[name])["soft"]}
         if progress:
             print(f"{name}: unseen IoU {table[name]['iou']:.3f} ± {table[name]['iou_se']:.3f}")
-    result = {"n": len(ts.split.x), "animals": len(set(ts.groups)), "unseen": table}
+    result = {"n": len(ts.split.x), "animals": len(set(ts.groups)), "unseen": table,
+              "paired": ts.versus_priors(masks, priors)}
     atomic.save_json(results_file(), result)
     return result, ts, masks

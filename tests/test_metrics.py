@@ -185,3 +185,25 @@ def test_supervised_bound_logs_a_validation_curve():
     assert [r["step"] for r in curve] == [2, 4, 5]
     assert all(0 <= r["val_iou"] <= 1 for r in curve)
     assert not seg.training
+
+
+def test_runs_are_paired_with_the_priors_image_by_image():
+    """versus_priors subtracts the prior's IoU on the same image: the true masks as a run gain 1 − the prior's IoU on
+    each image, and the prior's own masks gain exactly 0 with no spread, although their per-image IoUs vary (an
+    unpaired comparison would give them an error of √2 times the prior's)."""
+    from seigan.data.layout import Split
+    from seigan.evaluate import TestSet
+    n, size = 8, 16
+    mask = torch.zeros(n, 1, size, size)
+    for i in range(n):
+        mask[i, :, 2:4 + i, 2:12] = 1  # objects of different sizes: per-image IoUs differ
+    prior = torch.zeros_like(mask)
+    prior[:, :, 2:12, 2:12] = 1  # a fixed square: overlaps each object differently
+    split = Split(x=torch.zeros(n, 3, size, size), y=torch.zeros(n, 3, size, size), boxes=torch.zeros(n, 4),
+                  mask=mask, clean=None, names=[str(i) for i in range(n)], source_size=size,
+                  groups=[str(i // 2) for i in range(n)])
+    ts = TestSet(split=split, y=split.y, hole=mask, region=mask)
+    out = ts.versus_priors({"run": mask, "same": prior}, {"square": prior})
+    gain = 1 - ts.iou(prior)
+    assert out["run-square"]["iou"] == pytest.approx(float(gain.mean())) and out["run-square"]["iou_se"] > 0
+    assert out["same-square"] == {"iou": 0.0, "iou_se": 0.0}

@@ -35,6 +35,20 @@ def test_unseen_summary_judges_each_run_against_the_best_prior_with_two_ses():
     assert table.loc["full", "unseen photos"].startswith("0.600") and table.loc["box", "test split (seen photos)"] == ""
 
 
+def test_a_paired_difference_from_the_prior_decides_the_verdict_when_it_is_recorded():
+    """The same means (+0.03 over the ellipse, ±0.02 each): level by the unpaired intervals, ahead by the paired
+    per-image difference (whose error is small because both IoUs of one image move together)."""
+    def e(iou, se=0.02):
+        return {"iou": iou, "iou_se": se}
+    unseen = {"n": 200, "animals": 23, "unseen": {"box": e(0.40), "ellipse": e(0.50), "grabcut": e(0.45),
+                                                  "full": e(0.53)}}
+    assert "level with it" in report.unseen_summary(unseen, ["full"]).splitlines()[1]
+    paired = {**unseen, "paired": {"full-ellipse": {"iou": 0.03, "iou_se": 0.005}}}
+    line = report.unseen_summary(paired, ["full"]).splitlines()[1]
+    assert "beats it" in line and "paired per image" in line
+    assert report.against_prior(paired, paired["unseen"], "full", "ellipse")[:2] == (0.03, 0.005)
+
+
 def seeds_file(full_ious, priors=None):
     seeds = list(range(len(full_ious)))
     return {"seeds": seeds, "variants": ["warmup", "full"], "n_test": 200,
