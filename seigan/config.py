@@ -81,8 +81,9 @@ class ModelConfig(Checked):
     init: Literal["normal", "default"] = "default"    # normal: CycleGAN's N(0, 0.02); default: PyTorch's own
     upsample: Literal["transposed", "bilinear"] = "bilinear"  # G_enh/G_inp decoders: CycleGAN's transposed convs
                                                            # (a dot grid) or bilinear up-sampling then a 3x3 conv
-    enh_output: Literal["image", "residual"] = "residual"  # G_enh: a whole image through tanh (CycleGAN), or
-                                                         # y_hat = z + a residual whose last conv starts at zero
+    enh_output: Literal["image", "residual", "colour"] = "residual"  # G_enh: a whole image through tanh (CycleGAN),
+    # y_hat = z + a residual whose last conv starts at zero, or a colour transform of the pasted object (gain and
+    # shift per channel from the object's and its surroundings' colour statistics; networks.ColourEnhanceNet)
 
     def check(self) -> None:
         """Every network halves the image: reject sizes that would reach odd or 1x1 feature maps."""

@@ -200,6 +200,40 @@ class EnhanceNet(nn.Module):
         return z + out if self.residual else out
 
 
+def masked_stats(img: torch.Tensor, w: torch.Tensor, eps: float = 1e-4) -> tuple:
+    """Per-image, per-channel mean and standard deviation of `img` weighted by `w` (N, 1, H, W), as (N, C) each."""
+    total = w.sum(dim=(2, 3)) + eps
+    mean = (w * img).sum(dim=(2, 3)) / total
+    var = (w * (img - mean[..., None, None]) ** 2).sum(dim=(2, 3)) / total
+    return mean, (var + eps).sqrt()
+
+
+class ColourEnhanceNet(nn.Module):
+    """G_enh as a colour transform of the pasted object (`model.enh_output: colour`). From the mean and spread of each
+    channel of the object (inside m) and of its new surroundings (outside m), a small MLP predicts a gain about the
+    object's mean and a shift per channel, applied inside m only. An object is harmonised by moving exactly these
+    statistics towards its background's, which a paste onto another background breaks (the data builder's
+    colour_match; harmonisation networks predict such colour transforms rather than pixels: Harmonizer, PCT-Net). It
+    can express that correction and nothing that destroys the object; the last layer starts at zero, so ŷ = z at
+    first. It reads z and m only (z outside m is the new background y); x, y and the noise are accepted and unused."""
+
+    def __init__(self, cfg: ModelConfig, hidden: int = 32):
+        super().__init__()
+        self.noise_channels = cfg.noise_channels
+        self.mlp = nn.Sequential(nn.Linear(12, hidden), nn.ReLU(), nn.Linear(hidden, 6))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, z, x, y, m, noise):
+        expect_image(z, 3, "G_enh input z")
+        expect_image(m, 1, "G_enh input m")
+        mu_o, sd_o = masked_stats(z, m)
+        mu_b, sd_b = masked_stats(z, 1 - m)
+        log_gain, shift = self.mlp(torch.cat([mu_o, sd_o, mu_b, sd_b], 1)).chunk(2, dim=1)
+        change = (z - mu_o[..., None, None]) * torch.expm1(log_gain)[..., None, None] + shift[..., None, None]
+        return z + m * change  # exactly z while the last layer is zero
+
+
 class InpaintNet(nn.Module):
     """G_inp: ((1-m)*x, m) -> x_hat, the background with the hole filled."""
 
@@ -244,7 +278,9 @@ def make_seg(cfg: ModelConfig, seed: int | None = None) -> SegNet:
         return init_weights(SegNet(cfg), cfg.init)
 
 
-def make_enh(cfg: ModelConfig) -> EnhanceNet:
+def make_enh(cfg: ModelConfig) -> nn.Module:
+    if cfg.enh_output == "colour":
+        return ColourEnhanceNet(cfg)
     net = init_weights(EnhanceNet(cfg), cfg.init)
     if net.residual:
         net.net.zero_last()

@@ -65,6 +65,26 @@ def test_residual_g_enh_starts_as_the_identity_and_can_leave_it(init):
     assert not torch.allclose(image(z, x, y, m, noise), z, atol=0.1)  # CycleGAN's tanh image forgets z
 
 
+def test_colour_g_enh_starts_as_the_identity_and_moves_only_the_objects_colours():
+    """enh_output colour: ŷ = z at initialisation; after training towards a brighter object it has changed inside the
+    mask only, and a flat-colour mean shift is within what it can express."""
+    cfg = ModelConfig(resolution=32, enh_output="colour")
+    enh = networks.make_enh(cfg)
+    z, noise = images(4, 32), torch.zeros(4, cfg.noise_channels, 32, 32)
+    m = torch.zeros(4, 1, 32, 32)
+    m[:, :, 8:24, 8:24] = 1
+    assert torch.equal(enh(z, z, z, m, noise), z)
+    target = z + 0.3 * m
+    opt = torch.optim.Adam(enh.parameters(), lr=0.05)
+    for _ in range(100):
+        opt.zero_grad()
+        (enh(z, z, z, m, noise) - target).abs().mean().backward()
+        opt.step()
+    out = enh(z, z, z, m, noise).detach()
+    assert torch.equal(out * (1 - m), z * (1 - m))  # the surroundings are never touched
+    assert (out - target).abs().mean() < 0.25 * (z - target).abs().mean()
+
+
 def test_bilinear_upsampling_has_no_transposed_convolution():
     for upsample, has in (("bilinear", False), ("transposed", True)):
         net = networks.make_inp(ModelConfig(resolution=32, ngf=4, n_blocks=1, upsample=upsample))
