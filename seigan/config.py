@@ -81,7 +81,7 @@ class ModelConfig(Checked):
     init: Literal["normal", "default"] = "default"    # normal: CycleGAN's N(0, 0.02); default: PyTorch's own
     upsample: Literal["transposed", "bilinear"] = "bilinear"  # G_enh/G_inp decoders: CycleGAN's transposed convs
                                                            # (a dot grid) or bilinear up-sampling then a 3x3 conv
-    enh_output: Literal["image", "residual", "colour"] = "residual"  # G_enh: a whole image through tanh (CycleGAN),
+    enh_output: Literal["image", "residual", "colour"] = "colour"  # G_enh: a whole image through tanh (CycleGAN),
     # y_hat = z + a residual whose last conv starts at zero, or a colour transform of the pasted object (gain and
     # shift per channel from the object's and its surroundings' colour statistics; networks.ColourEnhanceNet)
 
@@ -123,9 +123,10 @@ class LossConfig(Checked):
 @dataclass
 class TrainConfig(Checked):
     SECTION = "train"
-    MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0}
+    MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0, "seg_lr_scale": 0, "enh_lr_scale": 0}
     steps: int = 100               # per variant (the warm start's are warmup.steps)
     seg_lr_scale: float = 0.0      # G_seg's learning rate / lr in the variants (the warm start uses 1); 0 = fixed
+    enh_lr_scale: float = 30.0     # G_enh's learning rate / lr (the colour G_enh is a small MLP: it needs larger steps)
     batch_size: int = 16
     lr: float = 2e-4
     beta1: float = 0.5

@@ -71,10 +71,10 @@ def departures(params: config.Params) -> list:
          "each divided by the mean magnitude of the real activations", "the paper does not give the distances; "
          "the normalisation makes VGG16 (0-255 input) and VGG19 (normalised input) weigh alike"),
         ("Identity loss", "L1(G_enh(x, x, x, m, noise), x)", "form not given in the paper"),
-        ("G_enh's output", "ŷ = z + a correction whose last convolution starts at zero" if m.enh_output == "residual"
-         else "a whole image through tanh (the paper's CycleGAN generator)", "synthesising the whole image, G_enh "
-         "destroyed the animal (a flat texture); harmonisation networks (iS2AM, PCT-Net, Harmonizer) keep their input "
-         "by construction"),
+        ("G_enh", ENH_OUTPUT[m.enh_output] + (f", trained at {t.enh_lr_scale:g}x lr" if t.enh_lr_scale != 1 else ""),
+         "synthesising the whole image, G_enh destroyed the animal (a flat texture); as a residual image it stayed the "
+         "identity; harmonisation networks (iS2AM, PCT-Net, Harmonizer) keep their input by construction and predict "
+         "colour transforms (docs/learning.md)"),
         ("Up-sampling in G_enh/G_inp", "bilinear x2 then a 3x3 convolution" if m.upsample == "bilinear"
          else "transposed convolutions (CycleGAN)", "transposed convolutions drew a dot grid in the holes"),
         ("Self-supervised pixel losses", f"hole_rec {lo.hole_rec:g}: G_inp fills an object-shaped hole cut from a "
@@ -120,6 +120,10 @@ def departures(params: config.Params) -> list:
     ]
 
 
+ENH_OUTPUT = {"colour": "a colour transform of the pasted object (gain and shift per channel from the object's and its "
+                        "surroundings' colour statistics, applied inside m; ŷ = z at first)",
+              "residual": "ŷ = z + a correction whose last convolution starts at zero (CycleGAN ResNet)",
+              "image": "a whole image through tanh (the paper's CycleGAN generator)"}
 SEG_ARCH = {"unet": "U-Net with 3x3 conv pairs at every level", "pix2pix": "the pix2pix U-Net (4x4 strided)"}
 INIT = {"default": "PyTorch's default", "normal": "CycleGAN's N(0, 0.02)"}
 

@@ -92,6 +92,10 @@ def run_data(run: "Run") -> tuple:
 BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every", "backend", "workers", "data_on")
 
 
+# Settings only G_enh reads.
+ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale",)}
+
+
 @dataclass(frozen=True)
 class Run:
     """One training run: what it trains (`objective`), with which settings, and which run's networks it starts
@@ -108,10 +112,16 @@ class Run:
 
     def config(self) -> dict:
         """Everything that determines the run, as stored in its checkpoints. The warm start it starts from enters
-        by its hash, so a changed warm start retrains every variant."""
+        by its hash, so a changed warm start retrains every variant; G_enh's settings do not enter a run without
+        G_enh (the warm start, no_enhancement), so changing them does not retrain it."""
+        model, train = config.as_dict(self.model), config.as_dict(self.train)
+        if not self.objective.enhancement:
+            for key in ENHANCER_ONLY["model"]:
+                model.pop(key)
+            for key in ENHANCER_ONLY["train"]:
+                train.pop(key)
         return {"name": self.name, "objective": config.as_dict(self.objective),
-                "model": config.as_dict(self.model), "loss": config.as_dict(self.loss),
-                "train": config.as_dict(self.train), "data_root": self.data_root,
+                "model": model, "loss": config.as_dict(self.loss), "train": train, "data_root": self.data_root,
                 "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
 
     @property

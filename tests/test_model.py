@@ -58,7 +58,7 @@ def test_adversarial_mask_grad_keeps_reconstructions_off_the_mask(make_model):
     x, y = images(2), images(2, seed=1)
     for mode, reaches in (("adversarial", False), ("all", True)):
         model = make_model("full", loss={**RECIPE, "mask_grad": mode})
-        torch.nn.init.normal_(model.enh.net.net[-1].weight, 0, 0.02)  # as after training: ŷ depends on m
+        torch.nn.init.normal_(model.enh.mlp[-1].weight, 0, 0.02)  # as after training: ŷ depends on m
         lo = model.generator_losses(model(x, y), x, y)
         for name in ("rec_bg", "rec_obj", "vgg_feature", "identity"):
             assert (seg_grad(model, lo[name]) > 0) == reaches, (mode, name)
@@ -222,7 +222,8 @@ def test_seg_lr_scale_zero_keeps_g_seg_fixed(make_model):
     assert all(torch.equal(before[k], v) for k, v in model.seg.state_dict().items())
     assert all(p.grad is None for p in model.seg.parameters())  # no gradient computed for it at all
     assert any(not torch.equal(a, b) for a, b in zip(enh_before, model.enh.parameters()))  # the others learn
-    assert len(model.opt_g.param_groups) == 1
+    assert len(model.opt_g.param_groups) == 2  # G_inp, and G_enh at its own rate (train.enh_lr_scale)
+    assert model.opt_g.param_groups[1]["lr"] == pytest.approx(model.cfg_train.lr * model.cfg_train.enh_lr_scale)
 
 
 def test_overfit_one_batch_lowers_reconstruction(make_model):

@@ -50,7 +50,7 @@ def test_shape_contracts_fail_with_clear_messages():
 def test_residual_g_enh_starts_as_the_identity_and_can_leave_it(init):
     """With enh_output residual, ŷ = z exactly at initialisation (whatever x, y, m and the noise are), and a gradient
     step moves it: G_enh cannot destroy its input, and is not stuck there."""
-    cfg = ModelConfig(resolution=32, ngf=4, n_blocks=1, init=init)
+    cfg = ModelConfig(resolution=32, ngf=4, n_blocks=1, init=init, enh_output="residual")
     enh = networks.make_enh(cfg)
     z, x, y = images(2, 32), images(2, 32, seed=1), images(2, 32, seed=2)
     m, noise = torch.rand(2, 1, 32, 32), torch.randn(2, cfg.noise_channels, 32, 32)
