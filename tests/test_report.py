@@ -66,3 +66,19 @@ def test_seeds_verdicts_judge_every_seed_and_the_mean_against_the_best_prior():
     assert "Not every seed beats" in bad and "the mean does not beat" in bad and "below 80%" in bad
     table = report.seeds_per_seed(seeds_file([0.58, 0.62]))
     assert list(table.index) == ["seed 0", "seed 1"] and table.loc["seed 1", "trained on"] == "not recorded"
+
+
+def test_paper_claims_hold_on_a_measure_that_separates_the_variants_and_none_against():
+    """full against an ablation: better on ŷ vs ŷ* and level elsewhere = holds on that measure; worse anywhere =
+    contradicted; level everywhere = not supported."""
+    def metrics(enh_diff):
+        seg = {n: {"iou": 0.6, "iou_se": 0.02} for n in ("full", "no_enhancement")}
+        seg.update({"ellipse": {"iou": 0.55, "iou_se": 0.02}, "supervised": {"iou": 0.7, "iou_se": 0.02}})
+        real = {n: {"c2st_acc": 0.5, "c2st_sd": 0.02, "kid": 0.007, "kid_sd": 0.002} for n in ("full", "no_enhancement")}
+        return {"segmentation": seg, "realism": real,
+                "paired": {"full-no_enhancement": {"iou": 0.0, "iou_se": 0.0, "enh_psnr": enh_diff, "enh_psnr_se": 0.02}}}
+    claim = {d: [line for line in report.paper_claims(metrics(d), ["full", "no_enhancement"], {}).splitlines()
+                 if "full better than no_enhancement" in line][0] for d in (0.4, -0.4, 0.01)}
+    assert "The claim holds on ŷ against ŷ*;" in claim[0.4]
+    assert "contradicted" in claim[-0.4]
+    assert "not supported" in claim[0.01]
