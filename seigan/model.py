@@ -69,13 +69,13 @@ class SEIGAN(nn.Module):
         self.texture = L.TextureLoss(vgg if vgg is not None else L.load_vgg(train.vgg_weights)) \
             if needs_vgg else None
         betas = (train.beta1, train.beta2)
-        others = list(self.inp.parameters())
         # train.seg_lr_scale 0: G_seg stays as handed on (no gradient is computed for it, and it has no optimiser group)
         seg_learns = train.seg_lr_scale > 0
         self.seg.requires_grad_(seg_learns)
         seg_group = [{"params": list(self.seg.parameters()), "lr": train.lr * train.seg_lr_scale}] if seg_learns else []
         enh_group = [{"params": list(self.enh.parameters()), "lr": train.lr * train.enh_lr_scale}] if self.enh else []
-        self.opt_g = torch.optim.Adam(seg_group + [{"params": others}] + enh_group, lr=train.lr, betas=betas)
+        self.opt_g = torch.optim.Adam(seg_group + [{"params": list(self.inp.parameters())}] + enh_group, lr=train.lr,
+                                      betas=betas)
         self.opt_d = torch.optim.Adam(list(self.d_bg.parameters()) + list(self.d_obj.parameters()),
                                       lr=train.lr, betas=betas)
         decay = linear_decay(train.steps, train.decay_start)

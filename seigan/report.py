@@ -325,7 +325,7 @@ def sign(diff: float, se: float) -> int:
 
 def versus(diff: float, se: float, better: str, worse: str, level: str) -> str:
     """Words for a difference with its standard error: only beyond two standard errors is one side called better."""
-    return better if diff > 2 * se else worse if diff < -2 * se else level
+    return {1: better, -1: worse, 0: level}[sign(diff, se)]
 
 
 def headline(metrics: dict, variants: list, details: dict) -> str:
