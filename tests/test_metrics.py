@@ -24,6 +24,19 @@ def test_iou_of_known_masks():
     assert se == pytest.approx(np.std([4 / 6, 0.5], ddof=1) / math.sqrt(2))
 
 
+def test_iou_is_torchmetrics_jaccard_index_bit_for_bit():
+    """The batched IoU equals torchmetrics' binary Jaccard index image by image, exactly (so validation curves and
+    metrics.json do not move), including a mask at exactly 0.5, an empty prediction and an empty pair."""
+    from torchmetrics.functional.classification import binary_jaccard_index
+    gen = torch.Generator().manual_seed(0)
+    pred, true = torch.rand(12, 1, 24, 24, generator=gen), torch.rand(12, 1, 24, 24, generator=gen).round()
+    pred[0] = 0.5
+    pred[1] = 0.0
+    pred[2], true[2] = 0.0, 0.0
+    expected = torch.stack([binary_jaccard_index(p.flatten(), (t.flatten() >= 0.5).long(), threshold=0.5)
+                            for p, t in zip(pred, true)])
+    assert torch.equal(metrics.iou_per_image(pred, true), expected)
+
 def test_hole_metrics_of_known_images():
     clean = torch.zeros(1, 3, 16, 16)
     pred = clean.clone()
