@@ -133,7 +133,7 @@ class Realism:
 
     def __init__(self, params: config.Params, real: torch.Tensor, inception: metrics.InceptionFeatures | None):
         self.params, self.real, self.inception = params, real, inception
-        self.real_feats = inception(real, params.eval.batch_size) if inception else None
+        self.real_feats = inception(real) if inception else None
 
     def _score(self, a, b, fa, fb) -> dict:
         e = self.params.eval
@@ -141,7 +141,7 @@ class Realism:
         return {**metrics.c2st_spread(a, b, e.c2st_epochs, e.c2st_seeds, self.params.train.seed), **kid}
 
     def __call__(self, fake: torch.Tensor) -> dict:
-        feats = self.inception(fake, self.params.eval.batch_size) if self.inception else None
+        feats = self.inception(fake) if self.inception else None
         return self._score(self.real, fake, self.real_feats, feats)
 
     def real_vs_real(self) -> dict:

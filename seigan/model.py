@@ -77,7 +77,7 @@ class SEIGAN(nn.Module):
         self.opt_g = torch.optim.Adam(seg_group + [{"params": list(self.inp.parameters())}] + enh_group, lr=train.lr,
                                       betas=betas)
         self.opt_d = torch.optim.Adam(list(self.d_bg.parameters()) + list(self.d_obj.parameters()),
-                                      lr=train.lr, betas=betas)
+                                      lr=train.lr * train.d_lr_scale, betas=betas)
         decay = linear_decay(train.steps, train.decay_start)
         self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay)
         self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, decay)

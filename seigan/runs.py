@@ -95,6 +95,10 @@ BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every"
 # Settings only G_enh reads.
 ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale",)}
 
+# Settings added after runs were trained, with the value that does what was done before them: at that value they stay
+# out of a run's identity, so that adding a setting retrains nothing that was trained without it.
+ADDED = {"train": {"d_lr_scale": 1.0}}
+
 
 @dataclass(frozen=True)
 class Run:
@@ -115,6 +119,9 @@ class Run:
         by its hash, so a changed warm start retrains every variant; G_enh's settings do not enter a run without
         G_enh (the warm start, no_enhancement), so changing them does not retrain it."""
         model, train = config.as_dict(self.model), config.as_dict(self.train)
+        for key, neutral in ADDED["train"].items():
+            if train[key] == neutral:
+                train.pop(key)
         if not self.objective.enhancement:
             for key in ENHANCER_ONLY["model"]:
                 model.pop(key)

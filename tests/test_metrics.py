@@ -112,9 +112,14 @@ def test_region_errors_and_dilation():
     assert metrics.dilation_px(48) == 2
 
 
-def test_inception_features_shape():
-    feats = metrics.InceptionFeatures()(torch.zeros(2, 3, 32, 32))
+def test_inception_features_shape_and_independent_of_the_batch():
+    """One 2048-d feature per image, the same whether the images pass one at a time or together (KID may then
+    pick its batch for speed)."""
+    net = metrics.InceptionFeatures()
+    images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    feats = net(images)
     assert feats.shape == (2, 2048)
+    assert torch.allclose(net(images, batch=1), feats, rtol=0, atol=1e-6)
 
 
 def test_box_and_ellipse_baselines():

@@ -226,6 +226,13 @@ def test_seg_lr_scale_zero_keeps_g_seg_fixed(make_model):
     assert model.opt_g.param_groups[1]["lr"] == pytest.approx(model.cfg_train.lr * model.cfg_train.enh_lr_scale)
 
 
+def test_d_lr_scale_sets_the_discriminators_rate(make_model):
+    model = make_model("full", train={"d_lr_scale": 2.0})
+    assert model.opt_d.param_groups[0]["lr"] == pytest.approx(2.0 * model.cfg_train.lr)
+    inp = next(g for g in model.opt_g.param_groups if g["params"][0] is next(model.inp.parameters()))
+    assert inp["lr"] == pytest.approx(model.cfg_train.lr)  # the generators keep theirs
+
+
 def test_overfit_one_batch_lowers_reconstruction(make_model):
     torch.manual_seed(0)
     model = make_model("full", model={"ngf": 8}, train={"steps": 80, "decay_start": 1.0})

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from seigan import report, runs, seeds
+from seigan import config, report, runs, seeds
 from tests.conftest import tiny_params
 
 
@@ -51,3 +51,16 @@ def test_the_report_flags_seeds_of_another_recipe():
     longer = tiny_params(train={"steps": 51})
     assert "Stale" in report.seeds_recipe_note(current, longer)
     assert "does not record" in report.seeds_recipe_note({}, p)  # seeds.json written before recipes were recorded
+
+
+def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_run():
+    """`runs.ADDED`: a setting at the value that does what was done before it existed leaves every run's hash as it
+    was (so checkpoints trained before it still resume and hand on); any other value is another run."""
+    import dataclasses
+    p = config.load()
+    for key, neutral in runs.ADDED["train"].items():
+        before = runs.get(p, "warmup").config()
+        assert key not in before["train"]
+        other = dataclasses.replace(p, train=dataclasses.replace(p.train, **{key: neutral * 2 + 1}))
+        assert runs.get(other, "warmup").hash != runs.get(p, "warmup").hash, key
+        assert runs.get(other, "full").hash != runs.get(p, "full").hash, key
