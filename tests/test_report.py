@@ -9,13 +9,14 @@ def test_departures_follow_the_params():
     p = config.load(ROOT / "params.yaml")
     changed = dataclasses.replace(
         p, loss=dataclasses.replace(p.loss, adv_bg=7.0, mask_grad="all"),
-        warmup=dataclasses.replace(p.warmup, steps=123, lr=0.004),
+        warmup=dataclasses.replace(p.warmup, steps=123, lr=0.004), train=dataclasses.replace(p.train, d_lr_scale=2.0),
         model=dataclasses.replace(p.model, resolution=64, ngf=24))
     before = dict((what, here) for what, here, _ in report.departures(p))
     after = dict((what, here) for what, here, _ in report.departures(changed))
     assert "adv_bg 7" in after["Loss weights"] and "adv_bg 7" not in before["Loss weights"]
     assert after["Which losses reach the mask"] == "every loss (the paper)"
     assert "123 steps" in after["Training schedule"] and "lr 0.004" in after["Optimiser"]
+    assert "discriminators at 2x" in after["Optimiser"] and "discriminators" not in before["Optimiser"]
     assert "64 px, ngf 24" in after["Resolution / width (profile cpu)"]
     no_warm = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, steps=0))
     assert dict((w, h) for w, h, _ in report.departures(no_warm))["Training schedule"] == \
