@@ -91,8 +91,9 @@ def departures(params: config.Params) -> list:
          + ("constant" if w.decay_start >= 1 else f"constant for {w.decay_start:g} of its steps then linear decay")
          + f"; variants: lr {t.lr:g} (G_seg " + (f"{t.lr * t.seg_lr_scale:g}" if t.seg_lr_scale > 0 else
                                                      "fixed: the warm start's") + f"), constant for {t.decay_start:g} "
-         "of the steps then linear decay to 0" + (f"; discriminators at {t.d_lr_scale:g}x the generators' rate (TTUR)"
-                                                  if t.d_lr_scale != 1 else ""), "CycleGAN convention for the variants; the higher warm-start rate "
+         "of the steps then linear decay to 0"
+         + (f"; discriminators at {t.d_lr_scale:g}x the generators' rate (TTUR)" if t.d_lr_scale != 1 else ""),
+         "CycleGAN convention for the variants; the higher warm-start rate "
          "halves the time to a mask; in the variants the full objective lets the mask drift (at a tenth of the rate "
          "it lost 0.02 IoU in 300 steps on every seed), so the CPU default keeps G_seg as the warm start hands it on "
          "(docs/learning.md)"),

@@ -37,6 +37,7 @@ def test_iou_is_torchmetrics_jaccard_index_bit_for_bit():
                             for p, t in zip(pred, true)])
     assert torch.equal(metrics.iou_per_image(pred, true), expected)
 
+
 def test_hole_metrics_of_known_images():
     clean = torch.zeros(1, 3, 16, 16)
     pred = clean.clone()

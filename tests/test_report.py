@@ -9,7 +9,8 @@ def test_departures_follow_the_params():
     p = config.load(ROOT / "params.yaml")
     changed = dataclasses.replace(
         p, loss=dataclasses.replace(p.loss, adv_bg=7.0, mask_grad="all"),
-        warmup=dataclasses.replace(p.warmup, steps=123, lr=0.004), train=dataclasses.replace(p.train, d_lr_scale=2.0),
+        warmup=dataclasses.replace(p.warmup, steps=123, lr=0.004),
+        train=dataclasses.replace(p.train, d_lr_scale=2.0),
         model=dataclasses.replace(p.model, resolution=64, ngf=24))
     before = dict((what, here) for what, here, _ in report.departures(p))
     after = dict((what, here) for what, here, _ in report.departures(changed))
