@@ -36,7 +36,7 @@ class Checked:
             if typing.get_origin(hints[f.name]) is typing.Literal and value not in choices:
                 raise ConfigError(f"params.yaml: {self.SECTION}.{f.name} must be one of {', '.join(choices)}, "
                                   f"got {value!r}")
-            if f.name in self.MINIMA and value < self.MINIMA[f.name]:
+            if f.name in self.MINIMA and value is not None and value < self.MINIMA[f.name]:
                 raise ConfigError(f"params.yaml: {self.SECTION}.{f.name} must be >= {self.MINIMA[f.name]}, got {value}")
         self.check()
 
@@ -123,11 +123,13 @@ class LossConfig(Checked):
 @dataclass
 class TrainConfig(Checked):
     SECTION = "train"
-    MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0, "seg_lr_scale": 0, "enh_lr_scale": 0, "d_lr_scale": 0}
+    MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0, "seg_lr_scale": 0, "enh_lr_scale": 0, "d_lr_scale": 0,
+                                     "limit": 1}
     steps: int = 100               # per variant (the warm start's are warmup.steps)
     seg_lr_scale: float = 0.0      # G_seg's learning rate / lr in the variants (the warm start uses 1); 0 = fixed
     enh_lr_scale: float = 30.0     # G_enh's learning rate / lr (the colour G_enh is a small MLP: it needs larger steps)
     d_lr_scale: float = 1.0        # the discriminators' learning rate / lr (TTUR, Heusel et al. 2017, when > 1)
+    limit: typing.Optional[int] = None  # train on the first N training images only (smoke tests); None = all
     batch_size: int = 16
     lr: float = 2e-4
     beta1: float = 0.5

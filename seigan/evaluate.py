@@ -234,7 +234,7 @@ def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, 
     curve goes to eval/supervised_val.csv. Returns the test masks, or None when eval.supervised_steps is 0."""
     if params.eval.supervised_steps <= 0:
         return None
-    train = runs.load_data(params, "train", with_truth=True)
+    train = runs.load_data(params, "train", with_truth=True, limit=params.train.limit)  # SEIGAN's training images
     val = runs.load_data(params, "val", with_truth=True)
     seg, curve = baselines.train_supervised(train.x, train.mask, params.model,
                                             replace(params.train, lr=params.eval.supervised_lr),

@@ -80,10 +80,10 @@ def load_data(params: config.Params, split: str, **kwargs) -> Split:
 
 
 def run_data(run: "Run") -> tuple:
-    """What a run trains and validates on: the training split and the validation split (with true masks), at its
-    resolution, from its data set."""
+    """What a run trains and validates on: the training split (its first `train.limit` images when set) and the
+    validation split (with true masks), at its resolution, from its data set."""
     root = resolve(run.data_root)
-    return (load_split(root, "train", run.model.resolution),
+    return (load_split(root, "train", run.model.resolution, limit=run.train.limit),
             load_split(root, "val", run.model.resolution, with_truth=True))
 
 
@@ -97,7 +97,7 @@ ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale",)}
 
 # Settings added after runs were trained, with the value that does what was done before them: at that value they stay
 # out of a run's identity, so that adding a setting retrains nothing that was trained without it.
-ADDED = {"train": {"d_lr_scale": 1.0}}
+ADDED = {"train": {"d_lr_scale": 1.0, "limit": None}}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_r
     for key, neutral in runs.ADDED["train"].items():
         before = runs.get(p, "warmup").config()
         assert key not in before["train"]
-        other = dataclasses.replace(p, train=dataclasses.replace(p.train, **{key: neutral * 2 + 1}))
+        changed = 10 if neutral is None else neutral * 2 + 1
+        other = dataclasses.replace(p, train=dataclasses.replace(p.train, **{key: changed}))
         assert runs.get(other, "warmup").hash != runs.get(p, "warmup").hash, key
         assert runs.get(other, "full").hash != runs.get(p, "full").hash, key
