@@ -11,7 +11,7 @@ from PIL import Image
 
 from seigan.config import BuildConfig
 from seigan.data import build, folder, layout, sources
-from seigan.data.layout import DataError, load_split
+from seigan.data.layout import DataError, count_images, load_split
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -296,3 +296,13 @@ def test_unseen_photos_are_none_of_the_training_photos_and_build_twice_the_same(
     with open(a / "test" / "boxes.csv") as f:
         used = {row["object"] for row in csv.DictReader(f)}
     assert used <= test_animals and manifest["animals"] == len(test_animals)
+
+
+def test_train_limit_takes_the_first_training_images_and_only_those(built_data):
+    """`train.limit` (the tiny profile's 64) cuts what a run trains on, not what it validates on; null keeps all."""
+    from seigan import config, runs
+    tiny = runs.get(config.load(ROOT / "params.yaml", profile="tiny"), "warmup")
+    train, val = runs.run_data(tiny)
+    full = load_split(built_data, "train", tiny.model.resolution)
+    assert tiny.train.limit == 64 and len(train.x) == 64 and len(train.y) == 64
+    assert torch.equal(train.x, full.x[:64]) and len(val.x) == count_images(built_data, "val", "x")
