@@ -129,7 +129,7 @@ class TrainConfig(Checked):
     seg_lr_scale: float = 0.0      # G_seg's learning rate / lr in the variants (the warm start uses 1); 0 = fixed
     enh_lr_scale: float = 30.0     # G_enh's learning rate / lr (the colour G_enh is a small MLP: it needs larger steps)
     d_lr_scale: float = 1.0        # the discriminators' learning rate / lr (TTUR, Heusel et al. 2017, when > 1)
-    limit: typing.Optional[int] = None  # train on the first N training images only (smoke tests); None = all
+    limit: typing.Optional[int] = None  # train on the first N object and N background images only (smoke tests)
     batch_size: int = 16
     lr: float = 2e-4
     beta1: float = 0.5

@@ -80,7 +80,7 @@ def load_data(params: config.Params, split: str, **kwargs) -> Split:
 
 
 def run_data(run: "Run") -> tuple:
-    """What a run trains and validates on: the training split (its first `train.limit` images when set) and the
+    """What a run trains and validates on: the training split (its first `train.limit` x and y when set) and the
     validation split (with true masks), at its resolution, from its data set."""
     root = resolve(run.data_root)
     return (load_split(root, "train", run.model.resolution, limit=run.train.limit),
