@@ -188,7 +188,7 @@ def _clearly_best(metrics: dict, names: list, section, key, se_key, higher, pkey
             continue
         if pkey:
             d = paired_entry(metrics, best, other, pkey)
-            if d is None or abs(d[0]) <= 2 * d[1]:
+            if d is None or sign(*d) == 0:  # an unknown (NaN) error is not a difference either
                 return None
         else:
             sa, sb = metrics[section][best].get(se_key, float("nan")), metrics[section][other].get(se_key, float("nan"))
@@ -228,7 +228,7 @@ def paired_table(metrics: dict) -> pd.DataFrame:
         row = {}
         for key, title in (("iou", "IoU"), ("enh_psnr", "ŷ PSNR vs ŷ* (dB)"), ("hole_psnr", "hole PSNR (dB)")):
             if key in e:
-                mark = " ≈" if abs(e[key]) <= 2 * e[f"{key}_se"] else ""
+                mark = " ≈" if sign(e[key], e[f"{key}_se"]) == 0 else ""
                 row[title] = f"{e[key]:+.3f} ± {e[f'{key}_se']:.3f}{mark}"
         rows[f"{a} − {b}"] = row
     return pd.DataFrame(rows).T

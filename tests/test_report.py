@@ -84,3 +84,16 @@ def test_paper_claims_hold_on_a_measure_that_separates_the_variants_and_none_aga
     assert "The claim holds on ŷ against ŷ*;" in claim[0.4]
     assert "contradicted" in claim[-0.4]
     assert "not supported" in claim[0.01]
+
+
+def test_a_difference_without_a_known_error_is_never_called_a_difference():
+    """A paired difference whose standard error is unknown (NaN) is marked '≈' in the table and bolds no run, as
+    report.sign reads it everywhere else (a comparison with NaN is False, so a bare `abs(d) <= 2 se` claimed it)."""
+    nan = float("nan")
+    metrics = {"segmentation": {"full": {"iou": 0.70, "iou_se": nan}, "no_identity": {"iou": 0.50, "iou_se": nan}},
+               "paired": {"full-no_identity": {"iou": 0.20, "iou_se": nan}}}
+    assert report.paired_table(metrics).loc["full − no_identity", "IoU"].endswith("≈")
+    assert report._clearly_best(metrics, ["full", "no_identity"], "segmentation", "iou", "iou_se", True, "iou") is None
+    metrics["paired"]["full-no_identity"]["iou_se"] = 0.01  # known and small: a difference, and full is bold
+    assert not report.paired_table(metrics).loc["full − no_identity", "IoU"].endswith("≈")
+    assert report._clearly_best(metrics, ["full", "no_identity"], "segmentation", "iou", "iou_se", True, "iou") == "full"
