@@ -126,7 +126,7 @@ class TrainConfig(Checked):
     MINIMA: typing.ClassVar[dict] = {"nproc": 1, "workers": 0, "seg_lr_scale": 0, "enh_lr_scale": 0, "d_lr_scale": 0,
                                      "limit": 1}
     steps: int = 100               # per variant (the warm start's are warmup.steps)
-    seg_lr_scale: float = 0.0      # G_seg's learning rate / lr in the variants (the warm start uses 1); 0 = fixed
+    seg_lr_scale: float = 0.0      # G_seg's learning rate / lr in the variants (the warm start: warmup.seg_lr_scale); 0 = fixed
     enh_lr_scale: float = 30.0     # G_enh's learning rate / lr (the colour G_enh is a small MLP: it needs larger steps)
     d_lr_scale: float = 1.0        # the discriminators' learning rate / lr (TTUR, Heusel et al. 2017, when > 1)
     limit: typing.Optional[int] = None  # train on the first N object and N background images only (smoke tests)
@@ -181,9 +181,10 @@ class WarmupConfig(Checked):
     """The shared warm start (docs/method.md, "Training schedule"): one run, its own pipeline stage, that trains
     `objective` for `steps` and hands the networks in `hands_on` to every variant. steps 0: no warm start."""
     SECTION = "warmup"
-    MINIMA: typing.ClassVar[dict] = {"steps": 0}
+    MINIMA: typing.ClassVar[dict] = {"steps": 0, "seg_lr_scale": 0}
     steps: int = 1800
     lr: float = 5e-4               # the variants use train.lr
+    seg_lr_scale: float = 2.0      # G_seg's learning rate / lr in the warm start
     decay_start: float = 1.0       # as train.decay_start; 1.0 keeps the learning rate constant
     binarize: float = 5.0          # loss.binarize during the warm start
     objective: Objective = field(default_factory=lambda: Objective(

@@ -87,7 +87,8 @@ def departures(params: config.Params) -> list:
         ("Networks", f"G_seg: {SEG_ARCH[m.seg_arch]}; G_enh/G_inp: CycleGAN ResNet; PatchGANs with {m.d_layers} "
          f"strided layers (3 = 70x70); {m.norm} norm; {INIT[m.init]} init", "the pix2pix U-Net (no "
          "full-resolution features) and N(0, 0.02) init learned the mask more slowly here"),
-        ("Optimiser", f"Adam, betas ({t.beta1:g}, {t.beta2:g}); warm start: lr {w.lr:g}, "
+        ("Optimiser", f"Adam, betas ({t.beta1:g}, {t.beta2:g}); warm start: lr {w.lr:g}"
+         + (f" (G_seg {w.lr * w.seg_lr_scale:g})" if w.seg_lr_scale != 1 else "") + ", "
          + ("constant" if w.decay_start >= 1 else f"constant for {w.decay_start:g} of its steps then linear decay")
          + f"; variants: lr {t.lr:g} (G_seg " + (f"{t.lr * t.seg_lr_scale:g}" if t.seg_lr_scale > 0 else
                                                      "fixed: the warm start's") + f"), constant for {t.decay_start:g} "

@@ -147,7 +147,7 @@ def plan(params: config.Params) -> dict:
     if w.steps > 0:
         warm = Run(WARMUP, w.objective, params.model, dataclasses.replace(params.loss, binarize=w.binarize),
                    dataclasses.replace(params.train, steps=w.steps, lr=w.lr, decay_start=w.decay_start,
-                                       seg_lr_scale=1.0),
+                                       seg_lr_scale=w.seg_lr_scale),
                    params.data.root)
     variants = {name: Run(name, objective_of(v), params.model, params.loss, params.train, params.data.root,
                           start_from=warm, inherits=tuple(w.hands_on) if warm else (), run=v.run)

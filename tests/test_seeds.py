@@ -65,3 +65,18 @@ def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_r
         other = dataclasses.replace(p, train=dataclasses.replace(p.train, **{key: changed}))
         assert runs.get(other, "warmup").hash != runs.get(p, "warmup").hash, key
         assert runs.get(other, "full").hash != runs.get(p, "full").hash, key
+
+
+def test_the_warm_starts_seg_rate_is_its_own_and_enters_only_its_identity_when_changed():
+    """`warmup.seg_lr_scale` sets G_seg's rate in the warm start only; at 1 (G_seg at warmup.lr, as before the
+    setting existed) every run's identity is unchanged, at another value the warm start (and so every variant that
+    starts from it) is another run while the variants' own G_seg setting stays theirs."""
+    import dataclasses
+    p = config.load()
+    one = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, seg_lr_scale=1.0))
+    two = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, seg_lr_scale=2.0))
+    assert runs.get(one, "warmup").config()["train"]["seg_lr_scale"] == 1.0
+    assert runs.get(two, "warmup").train.seg_lr_scale == 2.0
+    assert runs.get(two, "full").train.seg_lr_scale == p.train.seg_lr_scale
+    assert runs.get(two, "warmup").hash != runs.get(one, "warmup").hash
+    assert runs.get(two, "full").hash != runs.get(one, "full").hash  # through the warm start it starts from
