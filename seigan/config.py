@@ -56,8 +56,8 @@ class BuildConfig:
     colour_match: float = 0.5      # 0 = raw paste, 1 = object mean/std equal to the local background's
     feather: float = 1.0           # Gaussian radius (px at 128) applied to the alpha edge
     shadow: float = 0.35           # darkening of the soft contact shadow under the object (0 = none)
-    test_fraction: float = 0.2     # of animal identities and of each photo's width
-    val_fraction: float = 0.1      # of animal identities, carved from training
+    test_fraction: float = 0.2     # of animal identities and of each package's background photos (whole photos)
+    val_fraction: float = 0.1      # of animal identities and of each package's photos, carved from training
 
 
 @dataclass

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from seigan.config import BuildConfig
-from seigan.data import build, folder, layout, sources
+from seigan.data import build, folder, layout, photos, sources
 from seigan.data.layout import DataError, count_images, load_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,27 +98,60 @@ def test_two_builds_write_the_same_bytes(built, tmp_path):
     assert layout.dvc_dir_md5(out) == layout.dvc_dir_md5(again)
 
 
-def test_splits_share_no_animal_and_no_background_region(built):
+def test_splits_share_no_animal_and_no_photo(built):
     out, cfg = built
     manifest = json.loads((out / "manifest.json").read_text())
     ids = {s: {build.identity_of(f) for f in manifest["objects"][s]} for s in layout.SPLITS}
     assert not ids["train"] & ids["test"] and not ids["train"] & ids["val"] and not ids["val"] & ids["test"]
     assert all(manifest["objects"][s] for s in layout.SPLITS)
-    widths = {}
+    used = {}
     for split in layout.SPLITS:
         with open(out / split / "boxes.csv") as f:
             bgs = [r["background"] for r in csv.DictReader(f)]
         with open(out / split / "y.csv") as f:
             bgs += [r["background"] for r in csv.DictReader(f)]
-        for b in bgs:
-            photo, crop = b.split("@")
-            left, _, side = map(int, crop.split(","))
-            widths.setdefault(photo, {}).setdefault(split, []).append((left, left + side))
-    photos = {p.name: p for p in build.load_photos(sources.unpack_all())}
-    for photo, by_split in widths.items():
-        cut = build.photo_region(photos[photo], "test", cfg)[0]
-        assert all(r <= cut for s in ("train", "val") for _, r in by_split.get(s, []))
-        assert all(left >= cut for left, _ in by_split.get("test", []))
+        used[split] = {b.split("@")[0] for b in bgs}
+        assert used[split] <= set(manifest["backgrounds"][split])  # x's scenes and the y's from the split's photos
+    assert not used["train"] & used["val"] and not used["train"] & used["test"] and not used["val"] & used["test"]
+
+
+def test_the_built_data_draws_on_100_training_photos_from_4_packages_none_shared_or_unseen(built_data):
+    """The committed data set (README's build): >= 100 whole photos in training from >= 4 pinned packages, no photo in
+    two splits, none of them one of the `unseen` set's photos."""
+    from seigan.data import unseen
+    manifest = json.loads((built_data / "manifest.json").read_text())
+    photos = {s: set(manifest["backgrounds"][s]) for s in layout.SPLITS}
+    assert len(photos["train"]) >= 100 and len({p.split(":")[0] for p in photos["train"]}) >= 4
+    assert sum(len(p) for p in photos.values()) == len(set().union(*photos.values()))
+    assert not set().union(*photos.values()) & {f"{pkg}:{rel}" for pkg, rel in unseen.PHOTOS}
+
+
+def test_photo_split_is_by_package_and_whole_photos():
+    names = [f"p{i % 3}:{i}" for i in range(30)]
+    split = photos.split_photos(names, [n.split(":")[0] for n in names], 0.2, 0.1, seed=0)
+    assert sorted(sum(split.values(), [])) == sorted(names)  # every photo in exactly one split
+    for s, k in (("test", 2), ("val", 1)):  # round(0.2 * 10), round(0.1 * 10) of each package
+        assert all(sum(n.startswith(f"p{g}:") for n in split[s]) == k for g in range(3))
+    assert split == photos.split_photos(list(reversed(names)), [n.split(":")[0] for n in reversed(names)], 0.2, 0.1, 0)
+
+
+def test_photo_rule_rejects_small_flat_or_transparent_images_with_the_name(tmp_path):
+    rng = np.random.default_rng(0)
+    photos.check_photo(Image.fromarray(rng.integers(0, 255, (460, 500, 3), dtype=np.uint8)), "ok")
+    with pytest.raises(layout.DataError, match="small.png: 500x300 px"):
+        photos.check_photo(Image.fromarray(rng.integers(0, 255, (300, 500, 3), dtype=np.uint8)), "small.png")
+    with pytest.raises(layout.DataError, match="flat.png: nearly flat"):
+        photos.check_photo(Image.new("RGB", (600, 600), (90, 120, 60)), "flat.png")
+    rgba = rng.integers(0, 255, (460, 500, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    Image.fromarray(rgba).save(tmp_path / "opaque.png")
+    assert photos.open_photo(tmp_path, "opaque.png").mode == "RGB"
+    rgba[0, 0, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / "hole.png")
+    with pytest.raises(layout.DataError, match="hole.png: has transparent pixels"):
+        photos.open_photo(tmp_path, "hole.png")
+    with pytest.raises(layout.DataError, match="none.zip"):
+        photos.open_photo(tmp_path, "none.zip!a.png")
 
 
 def test_masks_match_composites(built):
@@ -282,7 +315,7 @@ def test_unseen_photos_are_none_of_the_training_photos_and_build_twice_the_same(
     """The `unseen` test set (seigan.data.unseen) uses whole photos that the embedded set never crops, the test
     split's animals only, and is deterministic; its swaps are its objects rendered onto its y."""
     from seigan.data import unseen
-    assert not {rel for _, rel in unseen.PHOTOS} & {rel for _, rel in sources.BACKGROUNDS}
+    assert not {rel for _, rel in unseen.PHOTOS} & {rel for _, rel, _ in photos.BACKGROUNDS}
     cfg = BuildConfig()
     a, b = tmp_path / "a", tmp_path / "b"
     manifest = unseen.build_unseen(a, cfg, 6, log=lambda *_: None)

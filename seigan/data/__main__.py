@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from seigan import config
-from seigan.data import build, folder, sources
+from seigan.data import build, folder, photos, sources
 from seigan.data.layout import dvc_md5, verify
 from seigan.paths import resolve
 
@@ -17,6 +17,9 @@ def main(argv=None) -> int:
     b.add_argument("--params", default="params.yaml")
     b.add_argument("--out", help="output folder (default: data.root)")
     b.add_argument("--force", action="store_true", help="rebuild even if the data matches data.dvc")
+    c = sub.add_parser("sheet", help="write the contact sheet of every background photo in use, by split")
+    c.add_argument("--params", default="params.yaml")
+    c.add_argument("--out", default="docs/img/backgrounds.jpg")
     v = sub.add_parser("verify", help="check data.root against the hash in data.dvc")
     v.add_argument("--params", default="params.yaml")
     i = sub.add_parser("import-folder", help="import a real data set (images + CSV/COCO boxes)")
@@ -34,6 +37,10 @@ def main(argv=None) -> int:
             folder.import_folder(args.images, args.annotations, args.out, args.masks, args.resolution,
                                  test_fraction=params.data.build.test_fraction,
                                  val_fraction=params.data.build.val_fraction)
+            return 0
+        if args.cmd == "sheet":
+            by_split = build.split_photos(build.load_photos(sources.unpack_all(photos.packages())), params.data.build)
+            print(f"wrote {photos.contact_sheet(by_split, resolve(args.out))}")
             return 0
         root = resolve(getattr(args, "out", None) or params.data.root)
         dvc_file = resolve("data.dvc")

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from seigan.config import BuildConfig
+from seigan.data import photos as photo_list
 from seigan.data import sources
 from seigan.data.layout import (CLEAN, MASK, SPLITS, SWAP, X, DataError, SplitWriter, identity_of, open_image,
                                 write_manifest)
@@ -108,32 +109,32 @@ class Photo:
 
 
 def load_photos(unpacked: dict, files: list | None = None) -> list:
-    """The background photos `files` ((package, path) pairs; default: the embedded set's), shorter side 720 px."""
+    """The background photos `files` ((package, path[, kind]) tuples; default: the embedded set's reviewed list),
+    each checked by the list's rule and resized to a shorter side of 720 px."""
     photos = []
-    for pkg, rel in files or sources.BACKGROUNDS:
-        path = unpacked[pkg] / rel
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: background photo missing from {pkg}")
-        im = open_image(path, "RGB")
+    for pkg, rel, *_ in files or photo_list.BACKGROUNDS:
+        im = photo_list.open_photo(unpacked[pkg], rel)
+        photo_list.check_photo(im, f"{pkg}:{rel}")
         scale = 720 / min(im.size)
         im = im.resize((round(im.width * scale), round(im.height * scale)), Image.BILINEAR)
         photos.append(Photo(f"{pkg}:{rel}", im))
     return photos
 
 
-def photo_region(photo: Photo, split: str, cfg: BuildConfig) -> tuple:
-    """Held-out background regions: the right `test_fraction` of each photo's width is test-only."""
-    w, h = photo.image.size
-    cut = round(w * (1 - cfg.test_fraction))
-    return (cut, 0, w, h) if split == "test" else (0, 0, cut, h)
-
-
 def whole_photo(photo: Photo, split: str, cfg: BuildConfig) -> tuple:
-    """Every part of the photo (a set whose photos no other split uses)."""
+    """Every part of the photo: splits are made of whole photos (no photo is in two splits)."""
     return (0, 0) + photo.image.size
 
 
-def crop_background(photos: list, split: str, cfg: BuildConfig, rng, region=photo_region) -> tuple:
+def split_photos(photos: list, cfg: BuildConfig) -> dict:
+    """Each split's photos: disjoint sets of whole photos, every package in every split (photos.split_photos)."""
+    names = [p.name for p in photos]
+    chosen = photo_list.split_photos(names, [n.split(":", 1)[0] for n in names], cfg.test_fraction,
+                                     cfg.val_fraction, cfg.seed)
+    return {split: [p for p in photos if p.name in set(chosen[split])] for split in SPLITS}
+
+
+def crop_background(photos: list, split: str, cfg: BuildConfig, rng, region=whole_photo) -> tuple:
     """A random square crop of a random photo's `region` for `split`, resized to cfg.resolution."""
     photo = photos[int(rng.integers(len(photos)))]
     x0, y0, x1, y1 = region(photo, split, cfg)
@@ -219,7 +220,7 @@ def compose(stamp: Image.Image, bg: Image.Image, cfg: BuildConfig, rng) -> dict:
 
 # -- the whole build ----------------------------------------------------------------------------------
 def composites(split: str, n: int, stamps: list, photos: list, cfg: BuildConfig, seed_key: int | None = None,
-               region=photo_region):
+               region=whole_photo):
     """The split's random draws, in the builder's order: (name, stamp, placement, its background crop, the paired
     background y, their provenance). Replaying this generator re-creates every placement of a build. The draws are
     seeded by (cfg.seed, seed_key), by default the split's index; `region` says which part of a photo it crops."""
@@ -257,24 +258,26 @@ def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
     """Build the embedded data set into `out` (replaced atomically); returns the manifest."""
     t0 = time.time()
     out = Path(out)
-    unpacked = sources.unpack_all()
+    unpacked = sources.unpack_all(["tuxpaint-stamps-default", *photo_list.packages()])
     stamps, rejected = collect_stamps(unpacked["tuxpaint-stamps-default"] / sources.STAMPS_DIR, log)
     by_split = split_stamps(stamps, cfg)
-    photos = load_photos(unpacked)
+    photos = split_photos(load_photos(unpacked), cfg)
     tmp = out.with_name(out.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     counts = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
     for split in SPLITS:
-        build_split(split, counts[split], by_split[split], photos, tmp, cfg)
-        log(f"{split}: {counts[split]} object images from {len(by_split[split])} animals, {counts[split]} backgrounds")
+        build_split(split, counts[split], by_split[split], photos[split], tmp, cfg)
+        log(f"{split}: {counts[split]} object images from {len(by_split[split])} animals, {counts[split]} backgrounds, "
+            f"on {len(photos[split])} photos")
     manifest = {
         "sources": {p.name: {"version": p.version, "sha256": p.sha256} for p in sources.PACKAGES.values()},
         "build": asdict(cfg),
         "counts": counts,
         "objects": {split: sorted(s.relpath for s in by_split[split]) for split in SPLITS},
         "rejected_objects": [{"file": f, "reason": r} for f, r in rejected],
-        "backgrounds": [rel for _, rel in sources.BACKGROUNDS],
-        "background_split": f"right {cfg.test_fraction:.0%} of each photo's width is test-only",
+        "backgrounds": {split: [p.name for p in photos[split]] for split in SPLITS},
+        "background_split": (f"whole photos: {cfg.test_fraction:.0%} of each package's photos are test-only and "
+                             f"{cfg.val_fraction:.0%} val-only"),
     }
     write_manifest(tmp, manifest)
     shutil.rmtree(out, ignore_errors=True)

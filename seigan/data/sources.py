@@ -1,7 +1,9 @@
 """The Debian packages the embedded data set is built from, fetched and verified offline-safely.
 
 `apt-get download` (no root needed once package lists exist) at a pinned version, checked against a pinned
-SHA-256, unpacked with `dpkg-deb -x` into a cache folder outside git.
+SHA-256, unpacked with `dpkg-deb -x` into a cache folder outside git. A package of which only a folder is used
+(`members`: tar patterns) has just that folder extracted, so a 1.3 GB game data package costs one pass over its
+archive and a few hundred MB of disk. Which photos of them are used is seigan.data.photos' reviewed list.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class Package:
     name: str
     version: str
     sha256: str
+    members: tuple = ()  # tar patterns of the only paths extracted (empty: the whole package)
 
     @property
     def deb_glob(self) -> str:
@@ -36,24 +39,25 @@ PACKAGES = {
     "mate-backgrounds": Package(
         "mate-backgrounds", "1.26.0-1",
         "7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04"),
+    "tuxpaint-data": Package(
+        "tuxpaint-data", "1:0.9.28-sdl2-1",
+        "f5d0de8f9a70d2efc1241d19f26168cb8bf279f1b77abd3631e7a1a55c40e5e5", ("./usr/share/tuxpaint/templates/*",)),
+    "lxqt-themes": Package(
+        "lxqt-themes", "1.2.0-1",
+        "d518df36b515b09d36cb00b12645dd8ce170bb82bb0966297741905ce3edc8e1", ("./usr/share/lxqt/wallpapers/*",)),
+    "lomiri-wallpapers-16.04": Package(
+        "lomiri-wallpapers-16.04", "20.04.0-2",
+        "a99ff6a3bfe451e4cc0682ecb3cc82e71740626d59e4845ae34a0a0e45421eab"),
+    "ufoai-textures": Package(
+        "ufoai-textures", "2.5-2",
+        "51c9c6a778249a3fa432c81c8c30ac5675ae5a1e675a33b0ce04545753d3218c"),
+    "flightgear-data-base": Package(
+        "flightgear-data-base", "1:2020.3.16+dfsg-1",
+        "f37bdab5ebc52c0dc622f9feead4301410a97bf6ec47bd595d3253c7681f0332",
+        ("./usr/share/games/flightgear/Textures/Terrain/*",)),
 }
 
 STAMPS_DIR = "usr/share/tuxpaint/stamps/animals"
-
-# Real background photos only (vector art, and photos with a salient object such as Kite or LadyBird, are
-# left out). One fixed file per photo, so the build never depends on directory order.
-BACKGROUNDS = [
-    ("plasma-workspace-wallpapers", f"usr/share/wallpapers/{name}/contents/images/{size}.jpg")
-    for name, size in [("BytheWater", "1920x1080"), ("ColdRipple", "1920x1080"), ("DarkestHour", "1920x1080"),
-                       ("EveningGlow", "1920x1080"), ("FallenLeaf", "1920x1080"), ("Grey", "1920x1080"),
-                       ("OneStandsOut", "1920x1080"), ("Path", "1920x1080"), ("Volna", "5120x2880"),
-                       ("summer_1am", "1920x1080")]
-] + [
-    ("mate-backgrounds", f"usr/share/backgrounds/mate/nature/{name}.jpg")
-    for name in ["Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "RainDrops", "Storm",
-                 "Wood", "YellowFlower"]
-]
-
 
 class SourceError(RuntimeError):
     """A package that cannot be had or does not match its pin: the message says which and what to do."""
@@ -103,7 +107,8 @@ def fetch(pkg: Package, folder: Path | None = None) -> Path:
 
 def unpack(pkg: Package) -> Path:
     """`dpkg-deb -x` the verified package into the cache (once); returns the unpacked root."""
-    root = cache_dir() / "unpacked" / f"{pkg.name}_{pkg.version.replace(':', '%3a')}"
+    part = "" if not pkg.members else "_part-" + hashlib.sha256("\n".join(pkg.members).encode()).hexdigest()[:8]
+    root = cache_dir() / "unpacked" / f"{pkg.name}_{pkg.version.replace(':', '%3a')}{part}"
     if (root / ".complete").is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -118,13 +123,18 @@ def _unpack(pkg: Package, root: Path) -> None:
     tmp = root.with_name(root.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    res = subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], capture_output=True, text=True)
+    if pkg.members:  # only the listed paths: dpkg-deb streams the archive, tar keeps what matches
+        res = subprocess.run(f"dpkg-deb --fsys-tarfile '{deb}' | tar -x -C '{tmp}' --wildcards "
+                             + " ".join(f"'{m}'" for m in pkg.members), shell=True, capture_output=True, text=True)
+    else:
+        res = subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], capture_output=True, text=True)
     if res.returncode != 0:
-        raise SourceError(f"{deb}: dpkg-deb -x failed: {res.stderr.strip()}")
+        raise SourceError(f"{deb}: unpacking failed: {res.stderr.strip()}")
     (tmp / ".complete").write_text(pkg.sha256 + "\n")
     shutil.rmtree(root, ignore_errors=True)
     tmp.rename(root)
 
 
-def unpack_all() -> dict:
-    return {name: unpack(pkg) for name, pkg in PACKAGES.items()}
+def unpack_all(names=None) -> dict:
+    """The unpacked roots of `names` (default: every package of the embedded set)."""
+    return {name: unpack(PACKAGES[name]) for name in (names or PACKAGES)}

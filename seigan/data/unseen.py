@@ -17,11 +17,7 @@ from seigan.config import BuildConfig
 from seigan.data import build, sources
 from seigan.data.layout import write_manifest
 
-PACKAGES = {
-    "lomiri-wallpapers-16.04": sources.Package(
-        "lomiri-wallpapers-16.04", "20.04.0-2", "a99ff6a3bfe451e4cc0682ecb3cc82e71740626d59e4845ae34a0a0e45421eab"),
-    "mate-backgrounds": sources.PACKAGES["mate-backgrounds"],
-}
+PACKAGES = {name: sources.PACKAGES[name] for name in ("lomiri-wallpapers-16.04", "mate-backgrounds")}
 
 PHOTOS = [("lomiri-wallpapers-16.04", f"usr/share/backgrounds/{name}.jpg")
           for name in ["aitzgorri_by_Aitzol_Berasategi", "life_by_Aitzol_Berasategi",
