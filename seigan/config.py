@@ -45,8 +45,9 @@ class Checked:
 
 
 @dataclass
-class BuildConfig:
+class BuildConfig(Checked):
     """How the embedded data set is composited (see seigan.data.build)."""
+    SECTION = "data.build"
     resolution: int = 128
     n_train: int = 800
     n_val: int = 100
@@ -58,6 +59,14 @@ class BuildConfig:
     shadow: float = 0.35           # darkening of the soft contact shadow under the object (0 = none)
     test_fraction: float = 0.2     # of animal identities and of each package's background photos (whole photos)
     val_fraction: float = 0.1      # of animal identities and of each package's photos, carved from training
+    kinds: list = field(default_factory=lambda: ["scene", "close"])  # which kinds of background photos the set uses
+    # (seigan.data.photos: scene, close = close-range ground, aerial); aerial photos made the masks worse on validation
+
+    def check(self) -> None:
+        known = ("scene", "close", "aerial")
+        if not self.kinds or not all(k in known for k in self.kinds):
+            raise ConfigError(f"params.yaml: data.build.kinds must be a non-empty list of {', '.join(known)}, "
+                              f"got {self.kinds!r}")
 
 
 @dataclass
@@ -207,7 +216,7 @@ class EvalConfig:
     c2st_epochs: int = 15
     c2st_seeds: int = 5            # classifier seeds of each C2ST: its accuracy is a mean with a spread
     batch_size: int = 50
-    supervised_steps: int = 1000   # the supervised G_seg upper bound (same architecture, true masks), trained
+    supervised_steps: int = 2000   # the supervised G_seg upper bound (same architecture, true masks), trained
                                    # until its validation IoU levels off; 0 = skip it
     supervised_lr: float = 1e-3    # its Adam learning rate
     limit: typing.Optional[int] = None  # use only the first N test images (smoke tests); None = all

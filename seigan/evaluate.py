@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seigan import atomic, baselines, config, metrics, runs
+from seigan import atomic, baselines, config, metrics, runs, supervised
 from seigan.data.layout import Split
 from seigan.model import SEIGAN, batched, batched_masks
 from seigan.paths import resolve
@@ -229,19 +229,34 @@ def box_priors(ts: TestSet, size: int) -> dict:
     return {name: ts.seg_entry(m) for name, m in prior_masks(ts, size).items()}
 
 
-def supervised_bound(params: config.Params, ts: TestSet, device, out_dir: Path, progress=True):
-    """The same G_seg trained on the true train masks until its validation IoU levels off; its validation
-    curve goes to eval/supervised_val.csv. Returns the test masks, or None when eval.supervised_steps is 0."""
-    if params.eval.supervised_steps <= 0:
-        return None
-    train = runs.load_data(params, "train", with_truth=True, limit=params.train.limit)  # SEIGAN's training images
-    val = runs.load_data(params, "val", with_truth=True)
-    seg, curve = baselines.train_supervised(train.x, train.mask, params.model,
-                                            replace(params.train, lr=params.eval.supervised_lr),
-                                            params.eval.supervised_steps, progress, device,
-                                            val=(val.x, val.mask), val_every=params.train.val_every)
-    atomic.write_csv(runs.eval_file("supervised_val.csv", out_dir), curve)
-    return batched_masks(seg, ts.split.x, device, params.eval.batch_size)
+HI_RES = 128  # px: where GrabCut from the box works (0.53 IoU at 48 px, 0.79 at 128 on the earlier data)
+
+
+def segmentation_at(root, params: config.Params, masks: dict, size: int = HI_RES) -> tuple:
+    """Segmentation at `size` px: every run's mask upsampled (bilinear) against the true mask at `size`, beside the box
+    priors computed at `size` (GrabCut on the `size`-px image). Returns ({method: {iou, iou_se}},
+    {"run-prior": {iou, iou_se}}, paired per image and clustered by animal)."""
+    from seigan.data.layout import load_split
+    hi = load_split(root, "test", size, with_truth=True, limit=params.eval.limit)
+    up = {name: torch.nn.functional.interpolate(m, size=(size, size), mode="bilinear", align_corners=False)
+          for name, m in masks.items()}
+    priors = {"box": baselines.box_masks(hi.boxes, size), "ellipse": baselines.ellipse_masks(hi.boxes, size),
+              "grabcut": baselines.grabcut_masks(hi.x, hi.boxes)}
+    iou = {name: metrics.iou_per_image(m, hi.mask).numpy() for name, m in {**priors, **up}.items()}
+    table = {name: {"iou": float(v.mean()), "iou_se": metrics.cluster_se(v, hi.groups)} for name, v in iou.items()}
+    paired = {}
+    for name in up:
+        for p in priors:
+            d = metrics.paired(iou[name], iou[p], hi.groups)
+            paired[f"{name}-{p}"] = {"iou": d["diff"], "iou_se": d["se"]}
+    return table, paired
+
+
+def supervised_bound(params: config.Params, ts: TestSet, device):
+    """The test masks of the supervised bound (the `supervised` stage's network, seigan.supervised), or None when
+    eval.supervised_steps is 0."""
+    seg = supervised.load_bound(params, device)
+    return None if seg is None else batched_masks(seg, ts.split.x, device, params.eval.batch_size)
 
 
 def trained_variants(params: config.Params) -> list:
@@ -275,7 +290,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         print(swap_absent_line(params))
     names = evaluated_runs(params, variants)
     res = {key: {} for key in ("segmentation", "inpainting", "enhancement", "realism", "realism_bg", "collapse",
-                               "training", "masks", "y_hat", "x_hat", "per_image")}
+                               "training", "masks", "y_hat", "x_hat", "per_image", "segmentation_128", "paired_128")}
     k = params.eval.n_examples
     # .clone(): a slice would drag its whole batch's storage into the saved file
     examples = {"x": ts.split.x[:k].clone(), "mask": ts.split.mask[:k].clone(), "y": ts.y[:k].clone(),
@@ -285,12 +300,16 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     examples.update(evaluate_runs(params, names, ts, device, res, progress))
     priors = prior_masks(ts, params.model.resolution)
     res["segmentation"].update({name: ts.seg_entry(m) for name, m in priors.items()})
-    sup_masks = supervised_bound(params, ts, device, out_dir, progress)
+    sup_masks = supervised_bound(params, ts, device)
     if sup_masks is not None:
         res["segmentation"]["supervised"] = ts.seg_entry(sup_masks)
         res["collapse"]["supervised"] = collapse_stats(sup_masks)
         examples["supervised"] = {"m": sup_masks[:k].clone()}
     res["collapse"]["true"] = collapse_stats(ts.split.mask)
+    hi_masks = {n: res["masks"][n] for n in names}
+    if sup_masks is not None:
+        hi_masks["supervised"] = sup_masks
+    res["segmentation_128"], res["paired_128"] = segmentation_at(resolve(params.data.root), params, hi_masks)
     x, mask = ts.split.x, ts.split.mask
     telea_true = baselines.telea_inpaint(x, mask)
     res["inpainting"]["telea_true_mask"] = metrics.hole_metrics(telea_true, ts.split.clean, ts.hole, with_n=False)
@@ -329,13 +348,16 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
                 "run's mask thresholded at 0.5; _true: the true mask; telea: OpenCV Telea with the run's thresholded mask",
         "realism": f"C2ST over {params.eval.c2st_seeds} classifier seeds (mean, sd); for ŷ also KID on all images "
                    "and its sd over 20 half-size subsets; FID is not reported (biased at this N)",
+        "segmentation_128": (f"at {HI_RES} px: each run's mask (and the supervised bound's) upsampled bilinearly "
+                             f"from {params.model.resolution} px against the true mask at {HI_RES} px; the box priors "
+                             f"and GrabCut computed on the {HI_RES}-px image"),
         "supervised": f"same G_seg trained on the true masks for {params.eval.supervised_steps} steps at lr "
                       f"{params.eval.supervised_lr:g} "
-                      "(its validation curve: eval/supervised_val.csv)",
+                      "(the `supervised` stage; its validation curve: supervised/val.csv)",
         "not_run": [v for v in params.variants if v not in variants],
     }}
-    result = {"n_test": n, **{key: res[key] for key in ("segmentation", "inpainting", "enhancement", "realism",
-                                                         "realism_bg", "paired")}}
+    result = {"n_test": n, **{key: res[key] for key in ("segmentation", "segmentation_128", "inpainting", "enhancement",
+                                                         "realism", "realism_bg", "paired", "paired_128")}}
     atomic.save_json(runs.metrics_file(out_dir), result)
     atomic.save_json(runs.eval_file("details.json", out_dir), details)
     table = per_image_table(ts, res["per_image"])

@@ -10,7 +10,7 @@ import json
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from seigan import config, runs
+from seigan import config, runs, supervised
 from seigan.paths import resolve
 from seigan.plots import COLLAPSE_LIMIT, SOFT_LIMIT, image_grid, to_numpy_image
 
@@ -35,7 +35,9 @@ def departures(params: config.Params) -> list:
             "stage, then each variant's objective from the networks it hands on (" + ", ".join(w.hands_on) + ")"
             ) if w.steps > 0 else "each variant trained from scratch"
     return [
-        ("Data", "real animal cut-outs (tuxpaint stamps) composited on real photos (KDE/MATE wallpapers)",
+        ("Data", "real animal cut-outs (tuxpaint stamps) composited on 151 real photos from 6 Debian packages "
+                 "(wallpapers, photo templates, close-range and aerial ground textures of two games; docs/data.md), "
+                 "train, val and test on disjoint whole photos",
          "no data hub is reachable; the compositing gives exact masks and clean backgrounds, so segmentation "
          "and inpainting can be measured exactly. Paper: real photos of objects in context."),
         ("Harmonisation of x", f"colour matching {b.colour_match:g}, {b.feather:g} px feathered alpha, contact "
@@ -236,32 +238,60 @@ def paired_table(metrics: dict) -> pd.DataFrame:
 
 
 def unseen_table(unseen: dict, metrics: dict) -> pd.DataFrame:
-    """IoU on the test split (photos whose other parts trained the model) and on photos training never saw, each
-    ± its standard error clustered by animal."""
-    seen = metrics["segmentation"]
+    """IoU on the test split (new photos of the kinds training saw) and on the unseen photos (other kinds), at the
+    model's resolution and at 128 px (masks upsampled; the priors computed at 128 px), each ± its standard error
+    clustered by animal."""
+    cols = (("test split", metrics.get("segmentation", {})), ("unseen photos", unseen["unseen"]),
+            ("test split, 128 px", metrics.get("segmentation_128", {})),
+            ("unseen, 128 px", unseen.get("unseen_128", {})))
+    names = list(dict.fromkeys([*unseen["unseen"], *unseen.get("unseen_128", {})]))
     rows = {}
-    for name, e in unseen["unseen"].items():
-        s = seen.get(name)
-        rows[name] = {"test split (seen photos)": pm(s["iou"], s["iou_se"]) if s else "",
-                      "unseen photos": pm(e["iou"], e["iou_se"]),
-                      "soft share (unseen)": f"{e['soft']:.2f}" if "soft" in e else ""}
+    for name in names:
+        rows[name] = {label: pm(t[name]["iou"], t[name]["iou_se"]) if name in t else "" for label, t in cols}
+        soft = unseen["unseen"].get(name, {}).get("soft")
+        rows[name]["soft share (unseen)"] = f"{soft:.2f}" if soft is not None else ""
     return pd.DataFrame(rows).T
 
 
 def unseen_summary(unseen: dict, variants: list) -> str:
-    """The trained runs against the best box prior on the unseen photos, in words (2 SEs of each)."""
+    """The trained runs against the best box prior on the unseen photos, in words (2 SEs of each), and what the data
+    allows there (the supervised bound against the same prior)."""
     u = unseen["unseen"]
     best, _ = best_prior(u)
     lines = [f"On {unseen['n']} composites of {unseen['animals']} test animals on photos that training never saw, "
              f"the best box-only prior is {best} (IoU {pm(u[best]['iou'], u[best]['iou_se'])})."]
-    for name in variants:
+    for name in ["supervised", *variants]:
         if name not in u:
             continue
         d, se, how = against_prior(unseen, u, name, best)
         verdict = versus(d, se, "beats it", "loses to it", "is level with it")
-        lines.append(f"- `{name}`: {pm(u[name]['iou'], u[name]['iou_se'])}, {d:+.3f} ± {se:.3f}: {verdict} "
+        what = " (the bound: G_seg trained on the true masks)" if name == "supervised" else ""
+        lines.append(f"- `{name}`{what}: {pm(u[name]['iou'], u[name]['iou_se'])}, {d:+.3f} ± {se:.3f}: {verdict} "
                      f"({how}).")
     return "\n".join(lines)
+
+
+def hi_res_summary(metrics: dict, unseen: dict | None, variants: list) -> str:
+    """How far the learned masks, upsampled to 128 px, are from GrabCut run at 128 px, where it works, on each split
+    (paired per image, clustered by animal)."""
+    lines = []
+    for label, table, paired in (("test split", metrics.get("segmentation_128"), metrics.get("paired_128")),
+                                 ("unseen photos", (unseen or {}).get("unseen_128"), (unseen or {}).get("paired_128"))):
+        if not table or "grabcut" not in table:
+            continue
+        g = table["grabcut"]
+        parts = []
+        for name in ["supervised", *variants]:
+            e = (paired or {}).get(f"{name}-grabcut")
+            if e is None:
+                continue
+            verdict = versus(e["iou"], e["iou_se"], "above GrabCut", "below GrabCut", "level with GrabCut")
+            parts.append(f"`{name}` {table[name]['iou']:.3f} ({e['iou']:+.3f} ± {e['iou_se']:.3f}: {verdict})")
+        lines.append(f"- {label}: GrabCut from the box {pm(g['iou'], g['iou_se'])}; " + "; ".join(parts) + ".")
+    if not lines:
+        return "No 128-px table in these results."
+    return ("At 128 px (each mask upsampled from the model's resolution; GrabCut run on the 128-px image):\n"
+            + "\n".join(lines))
 
 
 COLLAPSE_COLUMNS = {"mask_mean": "mean soft mask", "area": "mean area (m≥0.5)", "soft": "share soft pixels",
@@ -300,7 +330,7 @@ def iou_bars(metrics: dict, variants: list):
 
 def plot_supervised_curve():
     """The supervised bound's validation IoU against steps (did it converge?)."""
-    path = runs.eval_file("supervised_val.csv")
+    path = supervised.curve_file()
     fig, ax = plt.subplots(figsize=(4, 2.6))
     if path.is_file():
         df = pd.read_csv(path)

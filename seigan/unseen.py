@@ -1,18 +1,20 @@
 """Segmentation on background photos that training never saw (the `unseen` stage, notebooks/05_unseen.ipynb).
 
 The test split's animals on whole photos from other Debian packages (seigan.data.unseen), segmented from the same
-crop and box as on the test split, against the same box-only priors: does a mask learnt on 20 photos hold on others?
-Writes reports/unseen.json, whose keys (`unseen.<method>.iou`, `.iou_se`, and each run's per-image difference from
-each prior, `paired.<run>-<prior>.iou`, `.iou_se`) `dvc metrics show` lists beside metrics.json.
+crop and box as on the test split, against the same box-only priors and the supervised bound (the `supervised`
+stage's network): does a mask learnt on the training photos hold on photos of other kinds? Writes reports/unseen.json,
+whose keys (`unseen.<method>.iou`, `.iou_se`; each run's per-image difference from each prior,
+`paired.<run>-<prior>.iou`, `.iou_se`; the same at 128 px, `unseen_128` and `paired_128`) `dvc metrics show` lists
+beside metrics.json.
 """
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
-from seigan import atomic, config, evaluate, metrics, runs
+from seigan import atomic, config, evaluate, metrics, runs, supervised
 from seigan.data.unseen import build_unseen
-from seigan.model import predict_masks
+from seigan.model import batched_masks, predict_masks
 from seigan.paths import resolve
 
 COUNT = 200          # composites, as many as the test split
@@ -42,13 +44,19 @@ def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
     priors = evaluate.prior_masks(ts, size)
     table = {name: ts.seg_entry(m) for name, m in priors.items()}
     masks = {}
+    seg = supervised.load_bound(params, device)
+    if seg is not None:
+        masks["supervised"] = batched_masks(seg, ts.split.x, device, params.eval.batch_size)
+        table["supervised"] = {**ts.seg_entry(masks["supervised"]),
+                               "soft": metrics.mask_stats(masks["supervised"])["soft"]}
     for name in evaluate.evaluated_runs(params, evaluate.trained_variants(params)):
         model = runs.load_trained(runs.checkpoint_dir(name), device)
         masks[name] = predict_masks(model, ts.split.x, device, params.eval.batch_size)
         table[name] = {**ts.seg_entry(masks[name]), "soft": metrics.mask_stats(masks[name])["soft"]}
         if progress:
             print(f"{name}: unseen IoU {table[name]['iou']:.3f} ± {table[name]['iou_se']:.3f}")
-    result = {"n": len(ts.split.x), "animals": len(set(ts.groups)), "unseen": table,
-              "paired": ts.versus_priors(masks, priors)}
+    table_128, paired_128 = evaluate.segmentation_at(data_root(), params, masks)
+    result = {"n": len(ts.split.x), "animals": len(set(ts.groups)), "unseen": table, "unseen_128": table_128,
+              "paired": ts.versus_priors(masks, priors), "paired_128": paired_128}
     atomic.save_json(results_file(), result)
     return result, ts, masks

@@ -117,6 +117,13 @@ def test_bounds_and_resolution_rules_are_checked_when_params_are_read():
             config.parse(raw)
 
 
+def test_unknown_kind_of_background_photo_is_named():
+    raw = config.read_yaml()
+    raw["data"]["build"]["kinds"] = ["scene", "indoor"]
+    with pytest.raises(config.ConfigError, match=r"data\.build\.kinds must be a non-empty list of scene, close, aerial"):
+        config.parse(raw)
+
+
 def test_dataclass_defaults_are_the_shipped_recipe():
     """A config made in code (as the unit tests make theirs) is params.yaml's CPU default, not another recipe."""
     shipped = config.load(ROOT / "params.yaml", profile="cpu")

@@ -20,7 +20,7 @@ def repo(tmp_path_factory, built_data):
 
 def test_dry_run_parses_and_lists_every_stage(repo):
     out = run("dvc repro --dry --force", repo).stdout
-    for stage in ["data", "train_warmup", *[f"train@{v}" for v in VARIANTS], "evaluate", "report"]:
+    for stage in ["data", "train_warmup", *[f"train@{v}" for v in VARIANTS], "supervised", "evaluate", "report"]:
         assert f"Running stage '{stage}'" in out, stage
 
 
@@ -52,8 +52,13 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
         assert name not in metrics["segmentation"]
     unseen = json.loads((repo / "reports/unseen.json").read_text())  # photos training never saw
     assert unseen["n"] == 16
-    for name in [*runs, "box", "ellipse", "grabcut"]:
+    for name in [*runs, "box", "ellipse", "grabcut", "supervised"]:  # the bound on every evaluated split
         assert {"iou", "iou_se"} <= set(unseen["unseen"][name]) and 0 <= unseen["unseen"][name]["iou"] <= 1, name
+    for table in (metrics["segmentation_128"], unseen["unseen_128"]):  # at 128 px, where GrabCut works
+        for name in [*runs, "box", "ellipse", "grabcut", "supervised"]:
+            assert set(table[name]) == {"iou", "iou_se"} and 0 <= table[name]["iou"] <= 1, name
+    assert {"iou", "iou_se"} == set(metrics["paired_128"]["full-grabcut"]) == set(unseen["paired_128"]["full-grabcut"])
+    assert (repo / "checkpoints/supervised/seg.pt").is_file() and (repo / "reports/supervised/val.csv").is_file()
     per_image = (repo / "reports/eval/per_image.csv").read_text().splitlines()
     assert len(per_image) == 1 + 16 and "full.enh_psnr" in per_image[0] and "animal" in per_image[0]
     for fig in ("docs/overview.png", "docs/img/cli_example.png"):  # README's figures come from this run
@@ -61,6 +66,7 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
     html = (repo / "reports/report.html").read_text()
     assert "Departures from the paper" in html and "Ablation table" in html
     assert "Segmentation on photos training never saw" in html and "best box-only prior" in html
+    assert "At 128 px" in html and "GrabCut from the box" in html
     assert "The paper&#x27;s claims at this scale" in html or "The paper's claims at this scale" in html
     for v in NOT_RUN:
         assert f"variants.{v}.run=true" in (repo / f"reports/notebooks/02_train_{v}.ipynb").read_text()

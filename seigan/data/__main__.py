@@ -39,7 +39,9 @@ def main(argv=None) -> int:
                                  val_fraction=params.data.build.val_fraction)
             return 0
         if args.cmd == "sheet":
-            by_split = build.split_photos(build.load_photos(sources.unpack_all(photos.packages())), params.data.build)
+            kinds = params.data.build.kinds
+            by_split = build.split_photos(build.load_photos(sources.unpack_all(photos.packages(kinds)),
+                                                            photos.listed(kinds)), params.data.build)
             print(f"wrote {photos.contact_sheet(by_split, resolve(args.out))}")
             return 0
         root = resolve(getattr(args, "out", None) or params.data.root)

@@ -108,11 +108,11 @@ class Photo:
     image: Image.Image  # RGB, shorter side 720 px
 
 
-def load_photos(unpacked: dict, files: list | None = None) -> list:
-    """The background photos `files` ((package, path[, kind]) tuples; default: the embedded set's reviewed list),
-    each checked by the list's rule and resized to a shorter side of 720 px."""
+def load_photos(unpacked: dict, files: list) -> list:
+    """The background photos `files` ((package, path[, kind]) tuples), each checked by the list's rule and resized to
+    a shorter side of 720 px."""
     photos = []
-    for pkg, rel, *_ in files or photo_list.BACKGROUNDS:
+    for pkg, rel, *_ in files:
         im = photo_list.open_photo(unpacked[pkg], rel)
         photo_list.check_photo(im, f"{pkg}:{rel}")
         scale = 720 / min(im.size)
@@ -258,10 +258,11 @@ def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
     """Build the embedded data set into `out` (replaced atomically); returns the manifest."""
     t0 = time.time()
     out = Path(out)
-    unpacked = sources.unpack_all(["tuxpaint-stamps-default", *photo_list.packages()])
+    used = ["tuxpaint-stamps-default", *photo_list.packages(cfg.kinds)]
+    unpacked = sources.unpack_all(used)
     stamps, rejected = collect_stamps(unpacked["tuxpaint-stamps-default"] / sources.STAMPS_DIR, log)
     by_split = split_stamps(stamps, cfg)
-    photos = split_photos(load_photos(unpacked), cfg)
+    photos = split_photos(load_photos(unpacked, photo_list.listed(cfg.kinds)), cfg)
     tmp = out.with_name(out.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     counts = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
@@ -270,7 +271,7 @@ def build(out: str | Path, cfg: BuildConfig, log=print) -> dict:
         log(f"{split}: {counts[split]} object images from {len(by_split[split])} animals, {counts[split]} backgrounds, "
             f"on {len(photos[split])} photos")
     manifest = {
-        "sources": {p.name: {"version": p.version, "sha256": p.sha256} for p in sources.PACKAGES.values()},
+        "sources": {n: {"version": sources.PACKAGES[n].version, "sha256": sources.PACKAGES[n].sha256} for n in used},
         "build": asdict(cfg),
         "counts": counts,
         "objects": {split: sorted(s.relpath for s in by_split[split]) for split in SPLITS},

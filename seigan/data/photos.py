@@ -81,9 +81,14 @@ BACKGROUNDS = [
 ]
 
 
-def packages() -> list:
-    """The packages the list draws from, in first-use order."""
-    return list(dict.fromkeys(pkg for pkg, _, _ in BACKGROUNDS))
+def listed(kinds=None) -> list:
+    """The reviewed list's entries of `kinds` (default: all)."""
+    return [b for b in BACKGROUNDS if kinds is None or b[2] in kinds]
+
+
+def packages(kinds=None) -> list:
+    """The packages the list's entries of `kinds` draw from, in first-use order."""
+    return list(dict.fromkeys(pkg for pkg, _, _ in listed(kinds)))
 
 
 def open_photo(root: Path, rel: str) -> Image.Image:

@@ -1,12 +1,11 @@
 """A test set on background photos that the embedded data set never uses (docs/method.md, "Evaluation").
 
-Every background of the embedded set comes from 20 photos, and its train and test splits take different parts of the
-same photos, so a model can learn those photos rather than what a background is. This set composites the test
-split's animals (the same `place` and `render` as the builder, so the same harmonisation and true swaps) on whole
-photos from other pinned Debian packages, chosen by eye as real photos without a salient object of their own.
-
-Debian's wallpaper packages hold few such photos (docs/learning.md lists what was looked at), so the set has 8: it
-measures generalisation to new scenes, with a standard error clustered by animal as everywhere else.
+The embedded set's splits take disjoint whole photos of its three kinds (scenes, close-range and aerial ground;
+seigan.data.photos), so its test split measures new photos of the kinds training saw. This set composites the test
+split's animals (the same `place` and `render` as the builder, so the same harmonisation and true swaps) on 8 whole
+photos of other kinds from other pinned Debian packages, chosen by eye as real photos without a salient object of
+their own. They are the same 8 since the set was made, so its numbers compare across versions of the data set;
+none of them is in the embedded set (tests/test_data.py checks it).
 """
 from __future__ import annotations
 

@@ -1,0 +1,68 @@
+"""The supervised bound as its own pipeline stage: SEIGAN's G_seg trained with BCE on the training split's true masks
+(`baselines.train_supervised`), once per data set and settings, then read by the evaluation and the unseen split.
+
+Why a stage: it depends only on the data and its own settings (model, train, eval.supervised_*), so DVC reuses it
+when a variant or the evaluation changes, and every evaluated split (test, unseen) is scored by the same network.
+It says what the data allows, so that a reader can tell a data limit from a method limit (docs/method.md).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from seigan import atomic, baselines, config, networks, runs
+from seigan.paths import resolve
+
+DIR = "checkpoints/supervised"
+
+
+def checkpoint_file() -> Path:
+    return resolve(DIR) / "seg.pt"
+
+
+def curve_file() -> Path:
+    """Its validation curve (step, val_iou), a plot of the report."""
+    return runs.reports_dir() / "supervised" / "val.csv"
+
+
+def settings(params: config.Params) -> dict:
+    """What the bound's network depends on besides the data: a saved network whose settings differ is stale."""
+    return {"model": dataclasses.asdict(params.model), "steps": params.eval.supervised_steps,
+            "lr": params.eval.supervised_lr, "batch_size": params.train.batch_size, "seed": params.train.seed,
+            "flip": params.train.flip, "zoom": params.train.zoom, "limit": params.train.limit}
+
+
+def train_bound(params: config.Params, progress: bool = True) -> list:
+    """Train the bound on the training split (its first `train.limit` images when set), validate it on the
+    validation split, save the network (atomically) and its curve; returns the curve. Nothing when
+    eval.supervised_steps is 0."""
+    if params.eval.supervised_steps <= 0:
+        return []
+    device = config.torch_device(params.train.device)
+    train = runs.load_data(params, "train", with_truth=True, limit=params.train.limit)
+    val = runs.load_data(params, "val", with_truth=True)
+    seg, curve = baselines.train_supervised(train.x, train.mask, params.model,
+                                            dataclasses.replace(params.train, lr=params.eval.supervised_lr),
+                                            params.eval.supervised_steps, progress, device,
+                                            val=(val.x, val.mask), val_every=params.train.val_every)
+    atomic.write_csv(curve_file(), curve)
+    atomic.save(checkpoint_file(), {"state": seg.cpu().state_dict(), "settings": settings(params), "curve": curve})
+    return curve
+
+
+def load_bound(params: config.Params, device="cpu"):
+    """The trained bound (eval mode on `device`), or None when eval.supervised_steps is 0. Trains it first when it is
+    missing or was trained with other settings (outside `dvc repro`, which runs the `supervised` stage)."""
+    if params.eval.supervised_steps <= 0:
+        return None
+    path = checkpoint_file()
+    state = atomic.load(path) if path.is_file() else None
+    if state is None or state["settings"] != settings(params):
+        print(f"{path}: {'missing' if state is None else 'trained with other settings'}; training the supervised "
+              f"bound ({params.eval.supervised_steps} steps)")
+        train_bound(params, progress=False)
+        state = atomic.load(path)
+    seg = networks.make_seg(params.model)
+    seg.load_state_dict(state["state"])
+    return seg.to(device).eval()
+
