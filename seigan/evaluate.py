@@ -1,7 +1,7 @@
 """Held-out evaluation of the warm start and every trained variant against baselines and exact references;
 writes reports/metrics.json, reports/eval/details.json, per_image.csv and the example arrays.
 
-Everything is computed on the test split, which shares no animal and no background region with training.
+Everything is computed on the test split, which shares no animal and no background photo with training.
 Each run is evaluated at its final checkpoint (never the best-on-test). Each of SEIGAN's three outputs has an exact
 reference: the mask m the true mask, the inpainted x̂ the true clean background, and the enhanced composite ŷ the
 true swap ŷ* that the data builder rendered (x's object on y, harmonised towards y). Differences between runs are

@@ -108,6 +108,11 @@ def first_row(repo: Path, name: str = "warmup") -> str:
     return (repo / "reports/train" / name / "losses.csv").read_text().splitlines()[1]
 
 
+def first_losses(repo: Path, name: str = "warmup") -> dict:
+    header, row = (repo / "reports/train" / name / "losses.csv").read_text().splitlines()[:2]
+    return {k: float(v) for k, v in zip(header.split(","), row.split(","))}
+
+
 def test_torchrun_and_the_in_process_loop_log_the_same_first_step(built_data, tmp_path, monkeypatch):
     one = make_repo(tmp_path / "torchrun1", built_data, log_every=1)
     res = torchrun(one, 1, "warmup")
@@ -115,7 +120,11 @@ def test_torchrun_and_the_in_process_loop_log_the_same_first_step(built_data, tm
     inproc = make_repo(tmp_path / "inproc", built_data, log_every=1)
     monkeypatch.setenv("SEIGAN_ROOT", str(inproc))
     train.train_run(config.load(inproc / "params.yaml"), "warmup", progress=False)
-    assert first_row(one) == first_row(inproc)
+    # the same batch and step; the printed losses agree to 1e-4, not bit for bit: torchrun's process runs one OpenMP
+    # thread and pytest without workers two, and the thread count changes the order of float sums (0.422663 / 0.422662)
+    a, b = first_losses(one), first_losses(inproc)
+    assert a.keys() == b.keys() and a["step"] == b["step"] == 1
+    assert all(abs(a[k] - b[k]) <= 1e-4 * max(1.0, abs(b[k])) for k in a), (a, b)
 
 
 def test_kill_9_under_torchrun_then_resume_loses_no_step(built_data, tmp_path, monkeypatch):
