@@ -1,7 +1,9 @@
 """Atomic files: every checkpoint, JSON, CSV and image the project writes goes to a temporary file in the same
 folder, is fsynced, then renamed over the target.
 
-A crash or `kill -9` mid-write leaves the previous file intact, never a half-written one.
+A crash or `kill -9` mid-write leaves the previous file intact, never a half-written one. The file gets the mode a
+plain `open` would give it (0666 less the umask), not the 0600 of a temporary file, so that other users of a shared
+machine can read the reports and checkpoints.
 """
 from __future__ import annotations
 
@@ -13,6 +15,12 @@ from pathlib import Path
 import torch
 
 
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write(path: str | Path, fill) -> Path:
     """Call `fill(file_object)` on a temp file beside `path`, then atomically replace `path`."""
     path = Path(path)
@@ -22,6 +30,7 @@ def write(path: str | Path, fill) -> Path:
         with os.fdopen(fd, "wb") as f:
             fill(f)
             f.flush()
+            os.fchmod(f.fileno(), _umask_mode())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -111,7 +111,7 @@ class LossConfig(Checked):
     """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
     SECTION = "loss"
     adv_obj: float = 1.0
-    adv_bg: float = 3.0            # the inpainting adversary asks the mask to cover the whole object
+    adv_bg: float = 6.0            # the inpainting adversary asks the mask to cover the whole object
     rec_bg: float = 10.0           # L1, y_hathat vs y
     rec_obj: float = 10.0          # L1, x_hathat vs x
     vgg_feature: float = 1.0       # feature distance on the first five VGG layers (both reconstructions)

@@ -113,6 +113,7 @@ class Run:
     start_from: "Run | None" = None
     inherits: tuple = ()           # networks copied from start_from's finished checkpoint
     run: bool = True               # False: declared in params.yaml but not trained by `dvc repro`
+    data_id: str | None = None     # the data set's fingerprint (data_fingerprint): other data, another run
 
     def config(self) -> dict:
         """Everything that determines the run, as stored in its checkpoints. The warm start it starts from enters
@@ -127,9 +128,12 @@ class Run:
                 model.pop(key)
             for key in ENHANCER_ONLY["train"]:
                 train.pop(key)
-        return {"name": self.name, "objective": config.as_dict(self.objective),
-                "model": model, "loss": config.as_dict(self.loss), "train": train, "data_root": self.data_root,
-                "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
+        out = {"name": self.name, "objective": config.as_dict(self.objective),
+               "model": model, "loss": config.as_dict(self.loss), "train": train, "data_root": self.data_root,
+               "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
+        if self.data_id is not None:  # a checkpoint trained on other data (same path, rebuilt) is not resumed
+            out["data"] = self.data_id
+        return out
 
     @property
     def hash(self) -> str:
@@ -140,17 +144,25 @@ class Run:
         return last_checkpoint(self.name)
 
 
+def data_fingerprint(root: str) -> str | None:
+    """The MD5 of the data set's manifest.json (its sources, build settings, counts and photo lists), or None where
+    there is none: what tells a rebuilt data set at the same path from the one a checkpoint was trained on."""
+    path = resolve(root) / "manifest.json"
+    return hashlib.md5(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
 def plan(params: config.Params) -> dict:
     """Every run params.yaml declares, by name: the warm start (when `warmup.steps` > 0), then the variants."""
     w = params.warmup
+    data_id = data_fingerprint(params.data.root)
     warm = None
     if w.steps > 0:
         warm = Run(WARMUP, w.objective, params.model, dataclasses.replace(params.loss, binarize=w.binarize),
                    dataclasses.replace(params.train, steps=w.steps, lr=w.lr, decay_start=w.decay_start,
                                        seg_lr_scale=w.seg_lr_scale),
-                   params.data.root)
+                   params.data.root, data_id=data_id)
     variants = {name: Run(name, objective_of(v), params.model, params.loss, params.train, params.data.root,
-                          start_from=warm, inherits=tuple(w.hands_on) if warm else (), run=v.run)
+                          start_from=warm, inherits=tuple(w.hands_on) if warm else (), run=v.run, data_id=data_id)
                 for name, v in params.variants.items()}
     return {WARMUP: warm, **variants} if warm else variants
 

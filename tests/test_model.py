@@ -1,4 +1,6 @@
 import math
+import os
+import stat
 
 import pytest
 import torch
@@ -255,3 +257,15 @@ def test_twenty_steps_at_64px_stay_finite(make_model):
 def test_input_size_contract(make_model):
     with pytest.raises(ValueError, match="object image x: expected 32x32 images"):
         make_model("full")(images(2, 64), images(2))
+
+
+def test_atomic_files_get_the_mode_the_umask_gives(tmp_path):
+    """Not the 0600 of a temporary file: reports and checkpoints stay readable to other users of the machine."""
+    old = os.umask(0o022)
+    try:
+        path = atomic.save_json(tmp_path / "a.json", {"x": 1})
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        os.umask(0o077)
+        assert stat.S_IMODE(atomic.save_json(tmp_path / "a.json", {"x": 2}).stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

@@ -80,3 +80,17 @@ def test_the_warm_starts_seg_rate_is_its_own_and_enters_only_its_identity_when_c
     assert runs.get(two, "full").train.seg_lr_scale == p.train.seg_lr_scale
     assert runs.get(two, "warmup").hash != runs.get(one, "warmup").hash
     assert runs.get(two, "full").hash != runs.get(one, "full").hash  # through the warm start it starts from
+
+
+def test_a_rebuilt_data_set_at_the_same_path_is_another_run(tmp_path):
+    """A run's identity carries the data set's fingerprint (its manifest): a checkpoint trained on the 20-photo set is
+    not resumed as finished on the rebuilt one, and seeds of other data are marked stale by the report."""
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "manifest.json").write_text('{"backgrounds": ["a"]}')
+    p = tiny_params(data={"root": str(root)}, warmup={"steps": 10})
+    before = {name: r.hash for name, r in runs.plan(p).items()}
+    (root / "manifest.json").write_text('{"backgrounds": ["a", "b"]}')
+    after = {name: r.hash for name, r in runs.plan(p).items()}
+    assert all(before[n] != after[n] for n in before)
+    assert runs.recipe(p) != {n: h for n, h in before.items() if runs.plan(p)[n].run}
