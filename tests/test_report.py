@@ -34,7 +34,29 @@ def test_unseen_summary_judges_each_run_against_the_best_prior_with_two_ses():
     lines = text.splitlines()
     assert "beats it" in lines[1] and "level with it" in lines[2] and "loses to it" in lines[3]
     table = report.unseen_table(unseen, {"segmentation": {"full": e(0.7)}})
-    assert table.loc["full", "unseen photos"].startswith("0.600") and table.loc["box", "test split (seen photos)"] == ""
+    assert table.loc["full", "unseen photos"].startswith("0.600") and table.loc["box", "test split"] == ""
+    assert table.loc["full", "test split"].startswith("0.700") and table.loc["full", "unseen, 128 px"] == ""
+
+
+def test_the_supervised_bound_and_the_128px_table_are_read_in_words():
+    """The unseen summary says what the data allows there (the bound against the best prior), and the 128-px summary
+    calls a run above, below or level with GrabCut by its paired difference, on each split."""
+    def e(iou, se=0.01):
+        return {"iou": iou, "iou_se": se}
+    unseen = {"n": 200, "animals": 23, "unseen": {"box": e(0.45), "ellipse": e(0.55), "grabcut": e(0.40),
+                                                  "supervised": e(0.62), "full": e(0.30)},
+              "unseen_128": {"grabcut": e(0.64), "full": e(0.30), "supervised": e(0.62)},
+              "paired_128": {"full-grabcut": {"iou": -0.34, "iou_se": 0.03},
+                             "supervised-grabcut": {"iou": -0.02, "iou_se": 0.03}}}
+    lines = report.unseen_summary(unseen, ["full"]).splitlines()
+    assert "`supervised` (the bound" in lines[1] and "beats it" in lines[1] and "loses to it" in lines[2]
+    metrics = {"segmentation_128": {"grabcut": e(0.60), "full": e(0.70)},
+               "paired_128": {"full-grabcut": {"iou": 0.10, "iou_se": 0.02}}}
+    text = report.hi_res_summary(metrics, unseen, ["full"])
+    test_line, unseen_line = text.splitlines()[1:]
+    assert test_line.startswith("- test split: GrabCut from the box 0.600") and "above GrabCut" in test_line
+    assert "`full` 0.300 (-0.340 ± 0.030: below GrabCut)" in unseen_line and "level with GrabCut" in unseen_line
+    assert report.hi_res_summary({}, None, ["full"]) == "No 128-px table in these results."
 
 
 def test_a_paired_difference_from_the_prior_decides_the_verdict_when_it_is_recorded():
