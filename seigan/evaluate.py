@@ -232,24 +232,15 @@ def box_priors(ts: TestSet, size: int) -> dict:
 HI_RES = 128  # px: where GrabCut from the box works (0.53 IoU at 48 px, 0.79 at 128 on the earlier data)
 
 
-def segmentation_at(root, params: config.Params, masks: dict, size: int = HI_RES) -> tuple:
-    """Segmentation at `size` px: every run's mask upsampled (bilinear) against the true mask at `size`, beside the box
-    priors computed at `size` (GrabCut on the `size`-px image). Returns ({method: {iou, iou_se}},
-    {"run-prior": {iou, iou_se}}, paired per image and clustered by animal)."""
-    from seigan.data.layout import load_split
-    hi = load_split(root, "test", size, with_truth=True, limit=params.eval.limit)
+def segmentation_at(params: config.Params, masks: dict, size: int = HI_RES) -> tuple:
+    """Segmentation at `size` px on params' test split: every run's mask upsampled (bilinear) against the true mask
+    at `size`, beside the box priors computed at `size` (GrabCut on the `size`-px image). Returns ({method: {iou,
+    iou_se}}, {"run-prior": {iou, iou_se}}, paired per image and clustered by animal)."""
+    hi = load_test(replace(params, model=replace(params.model, resolution=size)))
     up = {name: torch.nn.functional.interpolate(m, size=(size, size), mode="bilinear", align_corners=False)
           for name, m in masks.items()}
-    priors = {"box": baselines.box_masks(hi.boxes, size), "ellipse": baselines.ellipse_masks(hi.boxes, size),
-              "grabcut": baselines.grabcut_masks(hi.x, hi.boxes)}
-    iou = {name: metrics.iou_per_image(m, hi.mask).numpy() for name, m in {**priors, **up}.items()}
-    table = {name: {"iou": float(v.mean()), "iou_se": metrics.cluster_se(v, hi.groups)} for name, v in iou.items()}
-    paired = {}
-    for name in up:
-        for p in priors:
-            d = metrics.paired(iou[name], iou[p], hi.groups)
-            paired[f"{name}-{p}"] = {"iou": d["diff"], "iou_se": d["se"]}
-    return table, paired
+    priors = prior_masks(hi, size)
+    return {name: hi.seg_entry(m) for name, m in {**priors, **up}.items()}, hi.versus_priors(up, priors)
 
 
 def supervised_bound(params: config.Params, ts: TestSet, device):
@@ -300,16 +291,15 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     examples.update(evaluate_runs(params, names, ts, device, res, progress))
     priors = prior_masks(ts, params.model.resolution)
     res["segmentation"].update({name: ts.seg_entry(m) for name, m in priors.items()})
+    hi_masks = {n: res["masks"][n] for n in names}
     sup_masks = supervised_bound(params, ts, device)
     if sup_masks is not None:
         res["segmentation"]["supervised"] = ts.seg_entry(sup_masks)
         res["collapse"]["supervised"] = collapse_stats(sup_masks)
         examples["supervised"] = {"m": sup_masks[:k].clone()}
-    res["collapse"]["true"] = collapse_stats(ts.split.mask)
-    hi_masks = {n: res["masks"][n] for n in names}
-    if sup_masks is not None:
         hi_masks["supervised"] = sup_masks
-    res["segmentation_128"], res["paired_128"] = segmentation_at(resolve(params.data.root), params, hi_masks)
+    res["collapse"]["true"] = collapse_stats(ts.split.mask)
+    res["segmentation_128"], res["paired_128"] = segmentation_at(params, hi_masks)
     x, mask = ts.split.x, ts.split.mask
     telea_true = baselines.telea_inpaint(x, mask)
     res["inpainting"]["telea_true_mask"] = metrics.hole_metrics(telea_true, ts.split.clean, ts.hole, with_n=False)

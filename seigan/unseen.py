@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from seigan import atomic, config, evaluate, metrics, runs, supervised
+from seigan import atomic, config, evaluate, metrics, runs
 from seigan.data.unseen import build_unseen
-from seigan.model import batched_masks, predict_masks
+from seigan.model import predict_masks
 from seigan.paths import resolve
 
 COUNT = 200          # composites, as many as the test split
@@ -44,9 +44,9 @@ def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
     priors = evaluate.prior_masks(ts, size)
     table = {name: ts.seg_entry(m) for name, m in priors.items()}
     masks = {}
-    seg = supervised.load_bound(params, device)
-    if seg is not None:
-        masks["supervised"] = batched_masks(seg, ts.split.x, device, params.eval.batch_size)
+    sup_masks = evaluate.supervised_bound(params, ts, device)
+    if sup_masks is not None:
+        masks["supervised"] = sup_masks
         table["supervised"] = {**ts.seg_entry(masks["supervised"]),
                                "soft": metrics.mask_stats(masks["supervised"])["soft"]}
     for name in evaluate.evaluated_runs(params, evaluate.trained_variants(params)):
@@ -55,7 +55,7 @@ def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
         table[name] = {**ts.seg_entry(masks[name]), "soft": metrics.mask_stats(masks[name])["soft"]}
         if progress:
             print(f"{name}: unseen IoU {table[name]['iou']:.3f} ± {table[name]['iou_se']:.3f}")
-    table_128, paired_128 = evaluate.segmentation_at(data_root(), params, masks)
+    table_128, paired_128 = evaluate.segmentation_at(on_unseen, masks)
     result = {"n": len(ts.split.x), "animals": len(set(ts.groups)), "unseen": table, "unseen_128": table_128,
               "paired": ts.versus_priors(masks, priors), "paired_128": paired_128}
     atomic.save_json(results_file(), result)

@@ -145,8 +145,8 @@ def split_photos(names: list, groups: list, test_fraction: float, val_fraction: 
 
 
 def contact_sheet(by_split: dict, out: Path, thumb: int = 120, cols: int = 12) -> Path:
-    """Every photo in use as a thumbnail, one row block per split, labelled with its number in the list below the
-    sheet (docs/data.md): what a reader checks the reviewed list against."""
+    """Every photo in use as a thumbnail, one block per split, numbered in the split's order (the manifest's
+    `backgrounds.<split>` list): what a reader checks the reviewed list against (docs/data.md)."""
     from PIL import ImageDraw
     blocks = []
     for split, photos in by_split.items():
