@@ -26,8 +26,10 @@ def curve_file() -> Path:
 
 
 def settings(params: config.Params) -> dict:
-    """What the bound's network depends on besides the data: a saved network whose settings differ is stale."""
-    return {"model": dataclasses.asdict(params.model), "steps": params.eval.supervised_steps,
+    """What the bound's network depends on, the data set's fingerprint included (as a run's identity carries it): a
+    saved network whose settings differ is stale."""
+    return {"data": runs.data_fingerprint(params.data.root),
+            "model": dataclasses.asdict(params.model), "steps": params.eval.supervised_steps,
             "lr": params.eval.supervised_lr, "batch_size": params.train.batch_size, "seed": params.train.seed,
             "flip": params.train.flip, "zoom": params.train.zoom, "limit": params.train.limit}
 
@@ -65,4 +67,3 @@ def load_bound(params: config.Params, device="cpu"):
     seg = networks.make_seg(params.model)
     seg.load_state_dict(state["state"])
     return seg.to(device).eval()
-
