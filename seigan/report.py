@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from seigan import config, runs, supervised
+from seigan.data import photos
 from seigan.paths import resolve
 from seigan.plots import COLLAPSE_LIMIT, SOFT_LIMIT, image_grid, to_numpy_image
 
@@ -35,9 +36,9 @@ def departures(params: config.Params) -> list:
             "stage, then each variant's objective from the networks it hands on (" + ", ".join(w.hands_on) + ")"
             ) if w.steps > 0 else "each variant trained from scratch"
     return [
-        ("Data", "real animal cut-outs (tuxpaint stamps) composited on 151 real photos from 6 Debian packages "
-                 "(wallpapers, photo templates, close-range and aerial ground textures of two games; docs/data.md), "
-                 "train, val and test on disjoint whole photos",
+        ("Data", f"real animal cut-outs (tuxpaint stamps) composited on {len(photos.listed(b.kinds))} real photos "
+                 f"from {len(photos.packages(b.kinds))} Debian packages, of the kinds {', '.join(b.kinds)} "
+                 "(docs/data.md), train, val and test on disjoint whole photos",
          "no data hub is reachable; the compositing gives exact masks and clean backgrounds, so segmentation "
          "and inpainting can be measured exactly. Paper: real photos of objects in context."),
         ("Harmonisation of x", f"colour matching {b.colour_match:g}, {b.feather:g} px feathered alpha, contact "

@@ -19,6 +19,10 @@ def test_departures_follow_the_params():
     assert "123 steps" in after["Training schedule"] and "lr 0.004" in after["Optimiser"]
     assert "discriminators at 2x" in after["Optimiser"] and "discriminators" not in before["Optimiser"]
     assert "64 px, ngf 24" in after["Resolution / width (profile cpu)"]
+    assert "on 100 real photos from 5 Debian packages, of the kinds scene, close" in before["Data"]
+    aerial = dataclasses.replace(p, data=dataclasses.replace(
+        p.data, build=dataclasses.replace(p.data.build, kinds=["scene", "close", "aerial"])))
+    assert "on 151 real photos from 6 Debian packages" in dict((w, h) for w, h, _ in report.departures(aerial))["Data"]
     no_warm = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, steps=0))
     assert dict((w, h) for w, h, _ in report.departures(no_warm))["Training schedule"] == \
         "each variant trained from scratch"
