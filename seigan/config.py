@@ -174,6 +174,8 @@ class Objective:
     second_pass: bool = True       # False: no CycleGAN-style second application
     texture: bool = True           # False: L1 only on the background reconstruction
     identity_weight: float = 5.0   # 0 switches the identity loss off
+    inpainting: bool = True        # False: no G_inp and no D_bg (the cut-and-paste baseline: D_obj alone teaches G_seg)
+    OPTIONAL_KEYS: typing.ClassVar[set] = {"inpainting"}  # params.yaml may leave these out (SEIGAN's value)
 
 
 @dataclass
@@ -211,6 +213,18 @@ class WarmupConfig(Checked):
 
 
 @dataclass
+class BaselineConfig(Checked):
+    """The cut-and-paste baseline (Remez et al., ECCV 2018): G_seg taught only by D_obj judging its shifted paste on
+    another background, with the mask priors; no inpainting, no G_enh, no second pass. It is trained from scratch with
+    the warm start's data, settings and (by default) steps, so that it differs from SEIGAN's warm start only in
+    what teaches the mask."""
+    SECTION = "cut_and_paste"
+    MINIMA: typing.ClassVar[dict] = {"steps": 1}
+    run: bool = True                       # False: declared, not trained or evaluated by `dvc repro`
+    steps: typing.Optional[int] = None     # None: warmup.steps (the same budget as the warm start)
+
+
+@dataclass
 class EvalConfig:
     n_examples: int = 8            # first N test images in every example grid (never cherry-picked)
     c2st_epochs: int = 15
@@ -232,6 +246,7 @@ class Params:
     warmup: WarmupConfig
     eval: EvalConfig
     variants: dict
+    cut_and_paste: BaselineConfig = field(default_factory=BaselineConfig)
 
     def variant(self, name: str) -> VariantConfig:
         if name not in self.variants:
@@ -272,7 +287,7 @@ def from_dict(cls, raw, key: str, strict: bool = False):
     unknown = sorted(set(raw) - names)
     if unknown:
         raise ConfigError(f"params.yaml: unknown key {key}.{unknown[0]} (known: {', '.join(sorted(names))})")
-    missing = sorted(names - set(raw)) if strict else []
+    missing = sorted(names - set(raw) - getattr(cls, "OPTIONAL_KEYS", set())) if strict else []
     if missing:
         raise ConfigError(f"params.yaml: missing key {key}.{missing[0]}")
     kwargs = {}
@@ -309,6 +324,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig,
             "warmup": WarmupConfig, "eval": EvalConfig}
+OPTIONAL = {"cut_and_paste": BaselineConfig}  # sections with a default when params.yaml leaves them out
 
 
 def read_yaml(path: str | Path | None = None) -> dict:
@@ -331,7 +347,7 @@ def parse(raw: dict, profile: str | None = None, strict: bool = False) -> Params
     raw.pop("profile", None)
     if not isinstance(profile, str):
         raise ConfigError(f"params.yaml: profile must be a string, got {profile!r}")
-    for name, cls in SECTIONS.items():  # the base is checked too, even where a profile overrides it
+    for name, cls in {**SECTIONS, **OPTIONAL}.items():  # the base is checked too, even where a profile overrides it
         if name in raw:
             from_dict(cls, raw[name], name, strict)
     if profile not in profiles and profile != "cpu":
@@ -343,18 +359,20 @@ def parse(raw: dict, profile: str | None = None, strict: bool = False) -> Params
     missing = [s for s in (*SECTIONS, "variants") if s not in raw]
     if missing:
         raise ConfigError(f"params.yaml: missing section {missing[0]!r}")
-    unknown = sorted(set(raw) - set(SECTIONS) - {"variants"})
+    unknown = sorted(set(raw) - set(SECTIONS) - set(OPTIONAL) - {"variants"})
     if unknown:
         raise ConfigError(f"params.yaml: unknown section {unknown[0]!r}")
     variants = raw["variants"]
     if not isinstance(variants, dict) or not variants:
         raise ConfigError("params.yaml: variants must be a non-empty mapping of name -> switches")
-    if "warmup" in variants:
-        raise ConfigError("params.yaml: variants.warmup: the name is the warm start's (the warmup section)")
+    for taken in ("warmup", "cut_and_paste"):
+        if taken in variants:
+            raise ConfigError(f"params.yaml: variants.{taken}: the name is taken (the {taken} section)")
     return Params(
         profile=profile,
         variants={name: from_dict(VariantConfig, v, f"variants.{name}", strict) for name, v in variants.items()},
         **{name: from_dict(cls, raw[name], name, strict) for name, cls in SECTIONS.items()},
+        **{name: from_dict(cls, raw[name], name, strict) for name, cls in OPTIONAL.items() if name in raw},
     )
 
 

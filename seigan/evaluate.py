@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seigan import atomic, baselines, config, metrics, runs, supervised
+from seigan import atomic, baselines, config, enhancement, metrics, realism, runs, supervised
 from seigan.data.layout import Split
 from seigan.model import SEIGAN, batched, batched_masks
 from seigan.paths import resolve
@@ -86,6 +86,8 @@ def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
     """m, z, ŷ and x̂ of a trained model on the test split, plus x̂ for its thresholded mask and for the true mask."""
     b = params.eval.batch_size
     out = batched(model.predict, (ts.split.x, ts.y), b, device)
+    if model.inp is None:  # a mask-only run (the cut-and-paste baseline): its mask is all it makes
+        return out
     fill = lambda mask: batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731
     out["x_hat_hard"] = fill((out["m"] >= 0.5).float())
     out["x_hat_true"] = fill(ts.hole)
@@ -96,6 +98,8 @@ def scores(out: dict, ts: TestSet) -> dict:
     """Per-image numbers of one run: IoU; hole PSNR of x̂ with its soft mask, its thresholded mask and the true mask;
     and, when the swaps exist, PSNR and fMSE of ŷ and of the plain paste z against the true swap."""
     res = {"iou": metrics.iou_per_image(out["m"], ts.split.mask).numpy()}
+    if "x_hat" not in out:
+        return res
     clean = ts.split.clean
     for key, suffix in (("x_hat", ""), ("x_hat_hard", "_hard"), ("x_hat_true", "_true")):
         for name, vals in metrics.hole_scores(out[key], clean, ts.hole).items():
@@ -117,11 +121,12 @@ def light_metrics(model: SEIGAN, ts: TestSet, params: config.Params, device) -> 
 def light_from(out: dict, ts: TestSet) -> dict:
     """`light_metrics` of already computed `outputs`."""
     s = scores(out, ts)
-    enh = ts.has_swap
+    enh, inp = ts.has_swap and "enh_psnr" in s, "hole_psnr" in s
     return {"iou": float(s["iou"].mean()), "soft": metrics.mask_stats(out["m"])["soft"],
             "enh_psnr": float(s["enh_psnr"].mean()) if enh else None,
             "enh_diff_psnr": float((s["enh_psnr"] - s["paste_psnr"]).mean()) if enh else None,
-            "hole_psnr": float(np.nanmean(s["hole_psnr"])), "hole_psnr_true": float(np.nanmean(s["hole_psnr_true"]))}
+            "hole_psnr": float(np.nanmean(s["hole_psnr"])) if inp else None,
+            "hole_psnr_true": float(np.nanmean(s["hole_psnr_true"])) if inp else None}
 
 
 # -- realism ---------------------------------------------------------------------------------------------------
@@ -148,6 +153,40 @@ class Realism:
         half = len(self.real) // 2
         feats = (self.real_feats[:half], self.real_feats[half:2 * half]) if self.inception else (None, None)
         return self._score(self.real[:half], self.real[half:2 * half], *feats)
+
+
+def colour_realism(params: config.Params, ts: TestSet, variants: list, paste_true: torch.Tensor, res: dict) -> None:
+    """The colour two-sample test (seigan.realism) of each variant's ŷ against the real object images, beside its two
+    power checks (real against real, the plain paste with the true mask) and the true swap; per image into
+    res["per_image"], so that two variants are compared per image (`paired.<a>-<b>.realism`)."""
+    test = realism.ColourTest(ts.split.x, ts.hole, ts.groups, params.eval.c2st_seeds, params.train.seed)
+    res["realism"]["real_vs_real"].update(prefixed(test.real_vs_real()))
+    res["realism"]["paste_true_mask"].update(prefixed(test(paste_true)[0]))
+    if ts.has_swap:
+        res["realism"]["true_swap"] = prefixed(test(ts.split.swap)[0])
+    for name in variants:
+        entry, per_image = test(res["y_hat"][name])
+        res["realism"][name].update(prefixed(entry))
+        res["per_image"][name]["realism"] = per_image
+
+
+def prefixed(entry: dict) -> dict:
+    return {f"colour_{k}": v for k, v in entry.items()}
+
+
+def enhancement_ceilings(ts: TestSet, variants: list, res: dict) -> None:
+    """enhancement.ceiling: G_enh's colour transform fitted to ŷ* (seigan.enhancement) with the true mask, against the
+    paste with the true mask; and per variant with its own mask, against its own paste (`ceiling_diff_psnr`)."""
+    x, swap = ts.split.x, ts.split.swap
+    c = enhancement.ceiling_scores(x, ts.y, swap, ts.hole, ts.split.mask, ts.region)
+    d = metrics.paired(c["psnr"], c["paste_psnr"], ts.groups)
+    res["enhancement"]["ceiling"] = {"psnr": float(c["psnr"].mean()), "psnr_paste": float(c["paste_psnr"].mean()),
+                                     "diff_psnr": d["diff"], "diff_psnr_se": d["se"]}
+    for name in variants:
+        c = enhancement.ceiling_scores(x, ts.y, swap, ts.hole, res["masks"][name], ts.region)
+        d = metrics.paired(c["psnr"], c["paste_psnr"], ts.groups)
+        res["enhancement"][name].update({"ceiling_psnr": float(c["psnr"].mean()), "ceiling_diff_psnr": d["diff"],
+                                         "ceiling_diff_psnr_se": d["se"]})
 
 
 # -- the phases of an evaluation -----------------------------------------------------------------------------
@@ -180,6 +219,22 @@ def evaluate_runs(params, names, ts: TestSet, device, res: dict, progress=True) 
     return examples
 
 
+def evaluate_baselines(params, names, ts: TestSet, device, res: dict, progress=True) -> None:
+    """Mask-only runs (the cut-and-paste baseline): their masks, scored as the SEIGAN runs' are."""
+    for name in names:
+        state = atomic.load(runs.last_checkpoint(name))
+        model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
+        m = res["masks"][name] = batched_masks(lambda c: model.predict(c)["m"], ts.split.x, device,
+                                                params.eval.batch_size)
+        res["per_image"][name] = {"iou": ts.iou(m)}
+        res["segmentation"][name] = ts.seg_entry(m)
+        res["collapse"][name] = collapse_stats(m)
+        res["training"][name] = {"step": state["step"], "steps": state["config"]["train"]["steps"],
+                                 "seconds": round(state["seconds"], 1)}
+        if progress:
+            print(f"{name}: IoU {res['segmentation'][name]['iou']:.3f}, soft {res['collapse'][name]['soft']:.2f}")
+
+
 def inpainting_entry(s: dict, ts: TestSet) -> dict:
     """Hole PSNR/SSIM of x̂ with the run's own soft mask (as the model composes it), with that mask thresholded,
     and with the true mask; Telea with the same thresholded mask; the paired difference G_inp - Telea."""
@@ -200,7 +255,7 @@ def enhancement_entry(s: dict, ts: TestSet) -> dict:
             "diff_psnr": d["diff"], "diff_psnr_se": d["se"]}
 
 
-PAIRED_KEYS = {"iou": "iou", "enh_psnr": "enh_psnr", "hole_psnr": "hole_psnr_hard"}
+PAIRED_KEYS = {"iou": "iou", "enh_psnr": "enh_psnr", "hole_psnr": "hole_psnr_hard", "realism": "realism"}
 
 
 def paired_differences(per_image: dict, names: list, groups: list) -> dict:
@@ -250,6 +305,11 @@ def supervised_bound(params: config.Params, ts: TestSet, device):
     return None if seg is None else batched_masks(seg, ts.split.x, device, params.eval.batch_size)
 
 
+def trained_baselines(params: config.Params) -> list:
+    """The mask-only baselines `dvc repro` trains: the cut-and-paste run when its section says run: true."""
+    return [runs.CUT_AND_PASTE] if params.cut_and_paste.run else []
+
+
 def trained_variants(params: config.Params) -> list:
     """The variants `dvc repro` trains (`run: true`), in params.yaml's order."""
     return [name for name, v in params.variants.items() if v.run]
@@ -289,9 +349,11 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     if ts.has_swap:
         examples["swap"] = ts.split.swap[:k].clone()
     examples.update(evaluate_runs(params, names, ts, device, res, progress))
+    mask_only = trained_baselines(params)
+    evaluate_baselines(params, mask_only, ts, device, res, progress)
     priors = prior_masks(ts, params.model.resolution)
     res["segmentation"].update({name: ts.seg_entry(m) for name, m in priors.items()})
-    hi_masks = {n: res["masks"][n] for n in names}
+    hi_masks = {n: res["masks"][n] for n in names + mask_only}
     sup_masks = supervised_bound(params, ts, device)
     if sup_masks is not None:
         res["segmentation"]["supervised"] = ts.seg_entry(sup_masks)
@@ -307,6 +369,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     if ts.has_swap:
         res["enhancement"]["paste_true_mask"] = {k: float(v.mean()) for k, v in
                                                  metrics.region_errors(paste_true, ts.split.swap, ts.region).items()}
+        enhancement_ceilings(ts, variants, res)
     # realism of ŷ against the real object images x, and of x̂ against the real backgrounds y (variants only: the
     # warm start's ŷ is its plain paste)
     inception = metrics.InceptionFeatures(device=device)
@@ -318,8 +381,9 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     res["realism"]["real_vs_real"] = real_x.real_vs_real()
     res["realism_bg"]["telea_true_mask"] = real_y(telea_true)
     res["realism_bg"]["real_vs_real"] = real_y.real_vs_real()
-    res["paired"] = {**paired_differences(res["per_image"], names, ts.groups),
-                     **ts.versus_priors({n: res["masks"][n] for n in names}, priors)}
+    colour_realism(params, ts, variants, paste_true, res)
+    res["paired"] = {**paired_differences(res["per_image"], names + mask_only, ts.groups),
+                     **ts.versus_priors({n: res["masks"][n] for n in names + mask_only}, priors)}
     worst = np.argsort(res["per_image"][variants[0]]["iou"], kind="stable")[:N_WORST]
     examples["worst"] = {"run": variants[0], "index": torch.as_tensor(worst), "x": x[worst].clone(),
                          "mask": mask[worst].clone(), "m": res["masks"][variants[0]][worst].clone(),
@@ -337,7 +401,14 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         "hole": "inpainting metrics are measured where the true mask >= 0.5 (where the object was); _hard: the "
                 "run's mask thresholded at 0.5; _true: the true mask; telea: OpenCV Telea with the run's thresholded mask",
         "realism": f"C2ST over {params.eval.c2st_seeds} classifier seeds (mean, sd); for ŷ also KID on all images "
-                   "and its sd over 20 half-size subsets; FID is not reported (biased at this N)",
+                   "and its sd over 20 half-size subsets; FID is not reported (biased at this N); colour_acc: the "
+                   "colour two-sample test (seigan.realism), out of fold over whole animals and "
+                   f"{params.eval.c2st_seeds} fold draws, ± its standard error over animals",
+        "ceiling": "enhancement.ceiling: the gain and shift per channel fitted to the true swap inside the true object "
+                   "(an oracle for G_enh's colour transform), pasted with the true mask; a variant's ceiling_*: "
+                   "the same with its own mask, against its own paste",
+        "baselines": "cut_and_paste: G_seg taught by D_obj on its shifted paste alone (Remez et al. 2018), from "
+                     "scratch with the warm start's settings and steps; masks only",
         "segmentation_128": (f"at {HI_RES} px: each run's mask (and the supervised bound's) upsampled bilinearly "
                              f"from {params.model.resolution} px against the true mask at {HI_RES} px; the box priors "
                              f"and GrabCut computed on the {HI_RES}-px image"),

@@ -64,6 +64,8 @@ class SEIGAN(nn.Module):
             self.d_bg = networks.make_disc(model)
             self.d_obj = networks.make_disc(model)
             self.enh = networks.make_enh(model) if variant.enhancement else None
+        if not variant.inpainting:  # the cut-and-paste baseline: built above so that D_obj starts as in SEIGAN
+            self.inp = self.d_bg = None
         needs_vgg = with_texture and variant.second_pass and (
             loss.vgg_feature > 0 or (variant.texture and loss.vgg_gram > 0))
         self.texture = L.TextureLoss(vgg if vgg is not None else L.load_vgg(train.vgg_weights)) \
@@ -74,9 +76,9 @@ class SEIGAN(nn.Module):
         self.seg.requires_grad_(seg_learns)
         seg_group = [{"params": list(self.seg.parameters()), "lr": train.lr * train.seg_lr_scale}] if seg_learns else []
         enh_group = [{"params": list(self.enh.parameters()), "lr": train.lr * train.enh_lr_scale}] if self.enh else []
-        self.opt_g = torch.optim.Adam(seg_group + [{"params": list(self.inp.parameters())}] + enh_group, lr=train.lr,
-                                      betas=betas)
-        self.opt_d = torch.optim.Adam(list(self.d_bg.parameters()) + list(self.d_obj.parameters()),
+        inp_group = [{"params": list(self.inp.parameters())}] if self.inp else []
+        self.opt_g = torch.optim.Adam(seg_group + inp_group + enh_group, lr=train.lr, betas=betas)
+        self.opt_d = torch.optim.Adam([p for d in self.discriminators() for p in d.parameters()],
                                       lr=train.lr * train.d_lr_scale, betas=betas)
         decay = linear_decay(train.steps, train.decay_start)
         self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay)
@@ -109,7 +111,7 @@ class SEIGAN(nn.Module):
         """The generators' step: D_bg and D_obj judge without learning, so no gradient accumulates in them and,
         when wrapped for multi-process training, they neither expect nor send one (`no_sync`)."""
         stack = contextlib.ExitStack()
-        for d in (self.d_bg, self.d_obj):
+        for d in self.discriminators():
             d.requires_grad_(False)
             stack.callback(d.requires_grad_, True)
             if hasattr(d, "no_sync"):
@@ -118,6 +120,9 @@ class SEIGAN(nn.Module):
 
     def generators(self) -> list:
         return [n for n in (self.seg, self.enh, self.inp) if n is not None]
+
+    def discriminators(self) -> list:
+        return [d for d in (self.d_bg, self.d_obj) if d is not None]
 
     def for_inference(self, name: str) -> nn.Module | None:
         """The generator inference uses: its moving average when `train.ema` > 0, else the trained one."""
@@ -165,9 +170,10 @@ class SEIGAN(nn.Module):
         mg = self.mask_for_others(m)
         out["z"] = z = paste(m, x, y)
         out["y_hat"] = y_hat = self.enhance(paste(mg, x, y) if adversarial_only else z, x, y, mg)
-        hole = self.inp((1 - mg) * x, mg)
-        out["x_hat"] = self.fill(hole, m, x)  # judged by D_bg: the mask reaches it
-        if self.variant.second_pass:  # roles swapped: ŷ is the object image, x̂ (with the mask others see) the background
+        if self.inp is not None:
+            hole = self.inp((1 - mg) * x, mg)
+            out["x_hat"] = self.fill(hole, m, x)  # judged by D_bg: the mask reaches it
+        if self.variant.second_pass and self.inp is not None:  # roles swapped: ŷ is the object image, x̂ (with the mask others see) the background
             bg = self.fill(hole, mg, x)
             with torch.no_grad() if adversarial_only else contextlib.nullcontext():
                 m_prime = self.seg(y_hat)
@@ -182,7 +188,7 @@ class SEIGAN(nn.Module):
         """What each discriminator judges as fake: D_bg the inpainted backgrounds x̂ (and ŷ̂), D_obj the shifted
         paste z̃ (and ŷ when G_enh runs)."""
         v = self.variant
-        return {"d_bg": [out["x_hat"]] + ([out["y_hathat"]] if v.second_pass else []),
+        return {"d_bg": [out[k] for k in ("x_hat", "y_hathat") if k in out],
                 "d_obj": [out["z_tilde"]] + ([out["y_hat"]] if v.enhancement else [])}
 
     def mask_for_others(self, m: torch.Tensor) -> torch.Tensor:
@@ -215,14 +221,15 @@ class SEIGAN(nn.Module):
         """Named, unweighted generator losses (zeros for switched-off terms are left out)."""
         v, c = self.variant, self.cfg_loss
         lo, fakes = {}, self.fakes(out)
-        lo["adv_bg"] = sum(L.lsgan_g(self.d_bg(f)) for f in fakes["d_bg"])
+        if fakes["d_bg"]:
+            lo["adv_bg"] = sum(L.lsgan_g(self.d_bg(f)) for f in fakes["d_bg"])
         scores = [self.d_obj(f) for f in fakes["d_obj"]]
         lo["adv_obj"] = sum(L.lsgan_g(s) for s in scores)
         # D_obj's mean score (LSGAN: 1 = real, 0 = fake) on the paste and on ŷ, logged to see what G_enh is told
         out["d_obj_z"] = scores[0].detach().float().mean()
         if v.enhancement:
             out["d_obj_y_hat"] = scores[1].detach().float().mean()
-        if v.second_pass:
+        if "y_hathat" in out:
             lo["rec_bg"] = L.l1(out["y_hathat"], y)
             lo["rec_obj"] = L.l1(out["x_hathat"], x)
             if self.texture is not None:
@@ -234,7 +241,7 @@ class SEIGAN(nn.Module):
         if v.enhancement and v.identity_weight > 0:
             ident = self.enh(x, x, x, self.mask_for_others(out["m"]), self.noise(x))
             lo["identity"] = L.l1(ident, x)
-        if c.hole_rec > 0:  # G_inp learns to fill: a hole of the object's shape cut from a real background
+        if c.hole_rec > 0 and self.inp is not None:  # G_inp learns to fill: a hole of the object's shape cut from a real background
             hole = hard_hole(out["m"].detach()).to(y.dtype)
             lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y, hole), hole, y), y, hole)
         if v.enhancement and c.enh_restore > 0:  # G_enh learns to harmonise: undo a colour jitter of x's object
@@ -259,10 +266,12 @@ class SEIGAN(nn.Module):
 
     def discriminator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
         fakes = self.fakes(out)
-        fake_bg = self.pool_bg.query(torch.cat(fakes["d_bg"], 0))
         fake_obj = self.pool_obj.query(torch.cat(fakes["d_obj"], 0))
-        return {"d_bg": L.lsgan_d(self.d_bg(y), self.d_bg(fake_bg)),
-                "d_obj": L.lsgan_d(self.d_obj(x), self.d_obj(fake_obj))}
+        lo = {"d_obj": L.lsgan_d(self.d_obj(x), self.d_obj(fake_obj))}
+        if fakes["d_bg"]:
+            fake_bg = self.pool_bg.query(torch.cat(fakes["d_bg"], 0))
+            lo["d_bg"] = L.lsgan_d(self.d_bg(y), self.d_bg(fake_bg))
+        return lo
 
     def autocast(self, x: torch.Tensor):
         """bf16 autocast on a GPU when `train.amp` is on (the fast path); a no-op on the CPU."""
@@ -287,7 +296,7 @@ class SEIGAN(nn.Module):
         with self.autocast(x):
             ld = self.discriminator_losses(out, x, y)
         self.opt_d.zero_grad(set_to_none=True)
-        (ld["d_bg"] + ld["d_obj"]).backward()
+        sum(ld.values()).backward()
         self.opt_d.step()
         return ld
 
@@ -311,7 +320,7 @@ class SEIGAN(nn.Module):
         was = self.training
         self.eval()
         m = self.for_inference("seg")(x)
-        res = {"m": m, "x_hat": self.inpaint(x, m)}
+        res = {"m": m, "x_hat": self.inpaint(x, m)} if self.inp is not None else {"m": m}
         if y is not None:
             res["z"] = paste(m, x, y)
             res["y_hat"] = self.enhance(res["z"], x, y, m, self.for_inference("enh"))

@@ -20,6 +20,8 @@ from seigan.paths import resolve
 
 # The shared warm start's name: its stage, checkpoint folder and report folder (params.yaml's `warmup` section).
 WARMUP = "warmup"
+# The cut-and-paste baseline's name (params.yaml's `cut_and_paste` section): a run of its own, from scratch.
+CUT_AND_PASTE = "cut_and_paste"
 
 
 # -- paths ---------------------------------------------------------------------------------------------------
@@ -128,7 +130,10 @@ class Run:
                 model.pop(key)
             for key in ENHANCER_ONLY["train"]:
                 train.pop(key)
-        out = {"name": self.name, "objective": config.as_dict(self.objective),
+        objective = config.as_dict(self.objective)
+        if objective["inpainting"]:  # added after runs were trained: SEIGAN's value stays out of their identity
+            objective.pop("inpainting")
+        out = {"name": self.name, "objective": objective,
                "model": model, "loss": config.as_dict(self.loss), "train": train, "data_root": self.data_root,
                "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
         if self.data_id is not None:  # a checkpoint trained on other data (same path, rebuilt) is not resumed
@@ -152,19 +157,29 @@ def data_fingerprint(root: str) -> str | None:
 
 
 def plan(params: config.Params) -> dict:
-    """Every run params.yaml declares, by name: the warm start (when `warmup.steps` > 0), then the variants."""
+    """Every run params.yaml declares, by name: the warm start (when `warmup.steps` > 0), the variants, then the
+    cut-and-paste baseline."""
     w = params.warmup
     data_id = data_fingerprint(params.data.root)
+    warm_loss = dataclasses.replace(params.loss, binarize=w.binarize)
+
+    def warm_train(steps: int) -> config.TrainConfig:
+        return dataclasses.replace(params.train, steps=steps, lr=w.lr, decay_start=w.decay_start,
+                                   seg_lr_scale=w.seg_lr_scale)
     warm = None
     if w.steps > 0:
-        warm = Run(WARMUP, w.objective, params.model, dataclasses.replace(params.loss, binarize=w.binarize),
-                   dataclasses.replace(params.train, steps=w.steps, lr=w.lr, decay_start=w.decay_start,
-                                       seg_lr_scale=w.seg_lr_scale),
-                   params.data.root, data_id=data_id)
+        warm = Run(WARMUP, w.objective, params.model, warm_loss, warm_train(w.steps), params.data.root,
+                   data_id=data_id)
     variants = {name: Run(name, objective_of(v), params.model, params.loss, params.train, params.data.root,
                           start_from=warm, inherits=tuple(w.hands_on) if warm else (), run=v.run, data_id=data_id)
                 for name, v in params.variants.items()}
-    return {WARMUP: warm, **variants} if warm else variants
+    cp = params.cut_and_paste
+    # the warm start's settings, steps and data; only D_obj (and the mask priors) teach the mask
+    baseline = Run(CUT_AND_PASTE, config.Objective(enhancement=False, second_pass=False, texture=False,
+                                                   identity_weight=0.0, inpainting=False),
+                   params.model, warm_loss, warm_train(cp.steps or w.steps or params.train.steps), params.data.root,
+                   run=cp.run, data_id=data_id)
+    return {**({WARMUP: warm} if warm else {}), **variants, CUT_AND_PASTE: baseline}
 
 
 def with_seed(params: config.Params, seed: int) -> config.Params:

@@ -81,7 +81,7 @@ def fast_path(model: SEIGAN, tc: config.TrainConfig) -> SEIGAN:
     if tc.channels_last:
         model.to(memory_format=torch.channels_last)
     if tc.compile:
-        for net in model.generators() + [model.d_bg, model.d_obj]:
+        for net in model.generators() + model.discriminators():
             net.compile()  # in place: parameter names (and so checkpoints) stay the same
     return model
 

@@ -49,7 +49,8 @@ def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
         masks["supervised"] = sup_masks
         table["supervised"] = {**ts.seg_entry(masks["supervised"]),
                                "soft": metrics.mask_stats(masks["supervised"])["soft"]}
-    for name in evaluate.evaluated_runs(params, evaluate.trained_variants(params)):
+    names = evaluate.evaluated_runs(params, evaluate.trained_variants(params)) + evaluate.trained_baselines(params)
+    for name in names:
         model = runs.load_trained(runs.checkpoint_dir(name), device)
         masks[name] = predict_masks(model, ts.split.x, device, params.eval.batch_size)
         table[name] = {**ts.seg_entry(masks[name]), "soft": metrics.mask_stats(masks[name])["soft"]}

@@ -86,7 +86,7 @@ def test_device_choice():
 def test_cpu_profile_keys_apply_and_warmup_is_reserved():
     raw = {**BASE, "profile": "cpu", "profiles": {"cpu": {"model": {"ngf": 12}}}}
     assert config.parse(raw).model.ngf == 12  # never silently ignored
-    with pytest.raises(config.ConfigError, match="variants.warmup: the name is the warm start's"):
+    with pytest.raises(config.ConfigError, match="variants.warmup: the name is taken"):
         config.parse({**BASE, "variants": {**BASE["variants"], "warmup": BASE["variants"]["full"]}})
 
 

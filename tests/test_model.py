@@ -269,3 +269,25 @@ def test_atomic_files_get_the_mode_the_umask_gives(tmp_path):
         assert stat.S_IMODE(atomic.save_json(tmp_path / "a.json", {"x": 2}).stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_the_cut_and_paste_baseline_learns_its_mask_from_the_paste_adversary_alone():
+    """Remez et al.'s game: no G_inp, no D_bg, no G_enh; G_seg is moved by D_obj (and the mask priors) only."""
+    from seigan import config
+    from seigan.model import SEIGAN
+    from tests.conftest import tiny_params
+    p = tiny_params()
+    objective = config.Objective(enhancement=False, second_pass=False, texture=False, identity_weight=0.0,
+                                 inpainting=False)
+    model = SEIGAN(p.model, p.loss, p.train, objective)
+    assert model.inp is None and model.d_bg is None and model.enh is None and model.texture is None
+    x, y = images(2), images(2, seed=1)
+    out = model(x, y)
+    assert "x_hat" not in out
+    lo = model.generator_losses(out, x, y)
+    assert "adv_obj" in lo and not {"adv_bg", "hole_rec", "rec_bg", "rec_obj", "identity"} & set(lo)
+    assert seg_grad(model, lo["adv_obj"]) > 0
+    seg_before, d_before = params_of([model.seg]), params_of([model.d_obj])
+    record = model.step(x, y)
+    assert any(changed(seg_before, [model.seg])) and any(changed(d_before, [model.d_obj]))
+    assert "d_bg" not in record and set(model.predict(x, y)) == {"m", "z", "y_hat"}

@@ -20,7 +20,8 @@ def repo(tmp_path_factory, built_data):
 
 def test_dry_run_parses_and_lists_every_stage(repo):
     out = run("dvc repro --dry --force", repo).stdout
-    for stage in ["data", "train_warmup", *[f"train@{v}" for v in VARIANTS], "supervised", "evaluate", "report"]:
+    for stage in ["data", "train_warmup", "train_cut_and_paste", *[f"train@{v}" for v in VARIANTS], "supervised",
+                  "evaluate", "report"]:
         assert f"Running stage '{stage}'" in out, stage
 
 
@@ -29,21 +30,28 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert metrics["n_test"] == 16
     runs = ["warmup", *TRAINED]  # the warm start is a row of the ablation
-    for name in [*runs, "box", "ellipse", "grabcut", "supervised"]:
+    for name in [*runs, "cut_and_paste", "box", "ellipse", "grabcut", "supervised"]:
         assert set(metrics["segmentation"][name]) == {"iou", "iou_se"}, name
         assert 0 <= metrics["segmentation"][name]["iou"] <= 1
     for name in runs:
         assert set(metrics["inpainting"][name]) == {"psnr", "ssim", "l1", "psnr_hard", "ssim_hard", "psnr_true",
                                                     "ssim_true", "telea_psnr", "diff_telea_psnr",
                                                     "diff_telea_psnr_se"}, name
+        ceiling = {"ceiling_psnr", "ceiling_diff_psnr", "ceiling_diff_psnr_se"} if name in TRAINED else set()
         assert set(metrics["enhancement"][name]) == {"psnr", "fmse", "psnr_paste", "fmse_paste", "diff_psnr",
-                                                     "diff_psnr_se"}, name
+                                                     "diff_psnr_se", *ceiling}, name
+    assert set(metrics["enhancement"]["ceiling"]) == {"psnr", "psnr_paste", "diff_psnr", "diff_psnr_se"}
+    assert "cut_and_paste" not in metrics["inpainting"] and "cut_and_paste" not in metrics["enhancement"]
     assert set(metrics["inpainting"]["telea_true_mask"]) == {"psnr", "ssim", "l1"}
     assert set(metrics["enhancement"]["paste_true_mask"]) == {"psnr", "fmse"}
     for v in ["warmup", "no_enhancement"]:  # no G_enh: ŷ is the paste, so the paired gain is exactly 0
         assert metrics["enhancement"][v]["diff_psnr"] == 0
     for name in [*TRAINED, "paste_true_mask", "real_vs_real"]:
-        assert set(metrics["realism"][name]) == {"c2st_acc", "c2st_sd", "kid", "kid_sd"}, name
+        assert set(metrics["realism"][name]) == {"c2st_acc", "c2st_sd", "kid", "kid_sd", "colour_acc",
+                                                 "colour_acc_se"}, name
+    assert set(metrics["realism"]["true_swap"]) == {"colour_acc", "colour_acc_se"}
+    assert {"iou", "iou_se"} == set(metrics["paired"]["full-cut_and_paste"])
+    assert "realism" in metrics["paired"]["full-no_enhancement"]
     for name in [*TRAINED, "telea_true_mask", "real_vs_real"]:
         assert set(metrics["realism_bg"][name]) == {"c2st_acc", "c2st_sd"}, name  # KID of ŷ only
     assert {"iou", "iou_se", "enh_psnr", "enh_psnr_se", "hole_psnr", "hole_psnr_se"} == set(
@@ -52,10 +60,10 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
         assert name not in metrics["segmentation"]
     unseen = json.loads((repo / "reports/unseen.json").read_text())  # photos training never saw
     assert unseen["n"] == 16
-    for name in [*runs, "box", "ellipse", "grabcut", "supervised"]:  # the bound on every evaluated split
+    for name in [*runs, "cut_and_paste", "box", "ellipse", "grabcut", "supervised"]:  # the bound on every split
         assert {"iou", "iou_se"} <= set(unseen["unseen"][name]) and 0 <= unseen["unseen"][name]["iou"] <= 1, name
     for table in (metrics["segmentation_128"], unseen["unseen_128"]):  # at 128 px, where GrabCut works
-        for name in [*runs, "box", "ellipse", "grabcut", "supervised"]:
+        for name in [*runs, "cut_and_paste", "box", "ellipse", "grabcut", "supervised"]:
             assert set(table[name]) == {"iou", "iou_se"} and 0 <= table[name]["iou"] <= 1, name
     assert {"iou", "iou_se"} == set(metrics["paired_128"]["full-grabcut"]) == set(unseen["paired_128"]["full-grabcut"])
     assert (repo / "checkpoints/supervised/seg.pt").is_file() and (repo / "reports/supervised/val.csv").is_file()
@@ -68,6 +76,9 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
     assert "Segmentation on photos training never saw" in html and "best box-only prior" in html
     assert "At 128 px" in html and "GrabCut from the box" in html
     assert "The paper&#x27;s claims at this scale" in html or "The paper's claims at this scale" in html
+    assert "Each claim against its own comparison" in html and "cut-and-paste" in html and "power check" in html
+    assert (repo / "checkpoints/cut_and_paste/last.pt").is_file()
+    assert (repo / "reports/notebooks/02_train_cut_and_paste.ipynb").is_file()
     for v in NOT_RUN:
         assert f"variants.{v}.run=true" in (repo / f"reports/notebooks/02_train_{v}.ipynb").read_text()
     assert (repo / "checkpoints/warmup/last.pt").is_file()
@@ -140,7 +151,7 @@ def test_seeds_command_reuses_the_pipelines_seed_and_trains_the_others(repo):
     # whose pipeline checkpoint no longer matches is rightly trained anew under checkpoints_seeds/0)
     for name in ("warmup", "full"):
         assert not (repo / f"checkpoints_seeds/0/{name}").exists(), name
-    for name in ["warmup", *TRAINED]:
+    for name in ["warmup", *TRAINED, "cut_and_paste"]:  # the baseline is a run of every seed too
         assert (repo / f"checkpoints_seeds/1/{name}/last.pt").is_file()
         for s in ("0", "1"):
             assert set(seeds["runs"][s][name]) == {"iou", "soft", "enh_psnr", "enh_diff_psnr", "hole_psnr",

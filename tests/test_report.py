@@ -123,3 +123,33 @@ def test_a_difference_without_a_known_error_is_never_called_a_difference():
     metrics["paired"]["full-no_identity"]["iou_se"] = 0.01  # known and small: a difference, and full is bold
     assert not report.paired_table(metrics).loc["full − no_identity", "IoU"].endswith("≈")
     assert report._clearly_best(metrics, ["full", "no_identity"], "segmentation", "iou", "iou_se", True, "iou") == "full"
+
+
+def test_each_claims_verdict_follows_its_comparison_and_an_unpowered_test_ranks_nothing():
+    def metrics(rr, paste, full_real, cp_iou):
+        seg = {"full": {"iou": 0.6, "iou_se": 0.02}, "no_enhancement": {"iou": 0.6, "iou_se": 0.02},
+               "cut_and_paste": {"iou": cp_iou, "iou_se": 0.02}, "ellipse": {"iou": 0.55, "iou_se": 0.02},
+               "supervised": {"iou": 0.7, "iou_se": 0.02}}
+        real = {"real_vs_real": {"colour_acc": rr, "colour_acc_se": 0.02},
+                "paste_true_mask": {"colour_acc": paste, "colour_acc_se": 0.02},
+                "full": {"colour_acc": full_real, "colour_acc_se": 0.02},
+                "no_enhancement": {"colour_acc": 0.70, "colour_acc_se": 0.02}}
+        enh = {"ceiling": {"diff_psnr": 9.0, "diff_psnr_se": 0.4},
+               "full": {"diff_psnr": 0.5, "diff_psnr_se": 0.05, "ceiling_diff_psnr": 2.0, "ceiling_diff_psnr_se": 0.3}}
+        return {"segmentation": seg, "realism": real, "enhancement": enh,
+                "paired": {"full-cut_and_paste": {"iou": 0.6 - cp_iou, "iou_se": 0.02},
+                           "full-no_enhancement": {"realism": full_real - 0.70, "realism_se": 0.02}}}
+    variants = ["full", "no_enhancement"]
+    text = lambda m: "\n".join(r for _, _, r in report.claim_sections(m, variants))  # noqa: E731
+    powered_better = text(metrics(0.50, 0.70, 0.60, 0.40))
+    assert "full's ŷ is closer to real than no_enhancement's" in powered_better and "(a)" in powered_better
+    assert "full's masks are better than the cut-and-paste baseline's" in powered_better
+    assert "The claim holds here." in powered_better
+    assert "falls short" in powered_better  # +0.5 dB against a 1 dB bar
+    unpowered = text(metrics(0.58, 0.70, 0.60, 0.40))
+    assert "not testable here: the colour test has no power (real against real scores 0.580" in unpowered
+    weak = text(metrics(0.50, 0.60, 0.60, 0.40))
+    assert "not testable here" in weak and "only 0.600" in weak
+    assert "full's masks are worse than" in text(metrics(0.50, 0.70, 0.60, 0.80))
+    for _, table, _ in report.claim_sections(metrics(0.50, 0.70, 0.60, 0.40), variants):
+        assert len(table)
