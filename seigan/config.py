@@ -136,7 +136,7 @@ class TrainConfig(Checked):
                                      "limit": 1}
     steps: int = 100               # per variant (the warm start's are warmup.steps)
     seg_lr_scale: float = 0.0      # G_seg's learning rate / lr in the variants (the warm start: warmup.seg_lr_scale); 0 = fixed
-    enh_lr_scale: float = 30.0     # G_enh's learning rate / lr (the colour G_enh is a small MLP: it needs larger steps)
+    enh_lr_scale: float = 100.0    # G_enh's learning rate / lr (the colour G_enh is a small MLP: it needs larger steps)
     d_lr_scale: float = 1.0        # the discriminators' learning rate / lr (TTUR, Heusel et al. 2017, when > 1)
     limit: typing.Optional[int] = None  # train on the first N object and N background images only (smoke tests)
     batch_size: int = 16
@@ -164,6 +164,8 @@ class TrainConfig(Checked):
                                                          # when they fit)
     ema: float = 0.995             # inference uses an exponential moving average of each generator's weights
                                    # (this decay per step; 0 = the trained weights themselves)
+    enh_ema_ramp: int = 10         # G_enh's average starts close behind it: decay min(ema, (1 + n) / (ramp + n)) over
+                                   # its n updates (0 = the plain ema, whose 200-step memory outlasts a 100-step phase)
 
 
 @dataclass

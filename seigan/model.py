@@ -91,6 +91,7 @@ class SEIGAN(nn.Module):
             net = getattr(self, name)
             setattr(self, f"{name}_avg", copy.deepcopy(net).requires_grad_(False) if train.ema > 0 and net else None)
         self.steps_done = 0  # optimisation steps taken, the warm start's included (the binarisation ramp reads it)
+        self.enh_updates = 0  # G_enh's own updates (it starts in this run): its average's ramp reads it
 
     def reseed(self, seed: int) -> None:
         """Give this process its own fake pools and noise (one seed per rank; the weights stay as they are)."""
@@ -133,15 +134,24 @@ class SEIGAN(nn.Module):
     def update_averages(self) -> None:
         """avg <- ema * avg + (1 - ema) * trained, after each step (Polyak averaging; the last steps' noise in the
         weights averages out, so what the warm start hands on does not depend on which step it stopped at)."""
-        decay = self.cfg_train.ema
         for name in GENERATORS:
             avg, net = getattr(self, f"{name}_avg"), plain(getattr(self, name))
             if avg is None:
                 continue
+            decay = self.average_decay(name)
             for a, p in zip(avg.parameters(), net.parameters()):
                 a.lerp_(p.detach(), 1 - decay)
             for a, p in zip(avg.buffers(), net.buffers()):
                 a.copy_(p)
+
+    def average_decay(self, name: str) -> float:
+        """The average's decay this step: `train.ema`, except for G_enh under `train.enh_ema_ramp`, whose average
+        starts close behind it (Karras et al.'s EMA ramp-up): G_enh starts from the identity in a variant's short
+        phase, and a 200-step average would still hold mostly the identity at its end (docs/learning.md)."""
+        ema, ramp = self.cfg_train.ema, self.cfg_train.enh_ema_ramp
+        if name != "enh" or ramp <= 0:
+            return ema
+        return min(ema, (1 + self.enh_updates) / (ramp + self.enh_updates))
 
     def noise(self, like: torch.Tensor) -> torch.Tensor:
         b, _, h, w = like.shape
@@ -309,6 +319,7 @@ class SEIGAN(nn.Module):
         self.sched_d.step()
         self.update_averages()
         self.steps_done += 1
+        self.enh_updates += self.enh is not None
         record = {k: float(val.detach()) for k, val in {**lo, **ld}.items()}
         record["mask_mean"] = float(out["m"].mean())
         record.update({k: float(out[k]) for k in ("d_obj_z", "d_obj_y_hat") if k in out})
@@ -343,7 +354,7 @@ class SEIGAN(nn.Module):
                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
                 "pool_bg": self.pool_bg.state_dict(), "pool_obj": self.pool_obj.state_dict(),
                 "noise_rng": self.noise_rng.get_state(), "aug_rng": self.aug_rng.get_state(),
-                "steps_done": self.steps_done}
+                "steps_done": self.steps_done, "enh_updates": self.enh_updates}
 
     def load_full_state(self, state: dict) -> None:
         for k, sd in state["nets"].items():
@@ -357,6 +368,7 @@ class SEIGAN(nn.Module):
         self.noise_rng.set_state(state["noise_rng"])
         self.aug_rng.set_state(state["aug_rng"])
         self.steps_done = state["steps_done"]
+        self.enh_updates = state.get("enh_updates", 0)  # checkpoints written before the ramp existed: unused
 
 
 # -- inference in chunks (evaluation, validation, the supervised bound) -------------------------------------

@@ -95,11 +95,11 @@ BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every"
 
 
 # Settings only G_enh reads.
-ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale",)}
+ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale", "enh_ema_ramp")}
 
 # Settings added after runs were trained, with the value that does what was done before them: at that value they stay
 # out of a run's identity, so that adding a setting retrains nothing that was trained without it.
-ADDED = {"train": {"d_lr_scale": 1.0, "limit": None}}
+ADDED = {"train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0}}
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Run:
             for key in ENHANCER_ONLY["model"]:
                 model.pop(key)
             for key in ENHANCER_ONLY["train"]:
-                train.pop(key)
+                train.pop(key, None)
         objective = config.as_dict(self.objective)
         if objective["inpainting"]:  # added after runs were trained: SEIGAN's value stays out of their identity
             objective.pop("inpainting")
