@@ -177,7 +177,9 @@ class Objective:
     texture: bool = True           # False: L1 only on the background reconstruction
     identity_weight: float = 5.0   # 0 switches the identity loss off
     inpainting: bool = True        # False: no G_inp and no D_bg (the cut-and-paste baseline: D_obj alone teaches G_seg)
-    OPTIONAL_KEYS: typing.ClassVar[set] = {"inpainting"}  # params.yaml may leave these out (SEIGAN's value)
+    objectless_fake: bool = False  # D_obj also judges the background y (no object) as fake: the baseline's guard
+                                   # against the empty mask, whose paste is a background (SEIGAN's guard is D_bg)
+    OPTIONAL_KEYS: typing.ClassVar[set] = {"inpainting", "objectless_fake"}  # params.yaml may leave these out
 
 
 @dataclass
@@ -224,6 +226,7 @@ class BaselineConfig(Checked):
     MINIMA: typing.ClassVar[dict] = {"steps": 1}
     run: bool = True                       # False: declared, not trained or evaluated by `dvc repro`
     steps: typing.Optional[int] = None     # None: warmup.steps (the same budget as the warm start)
+    objectless_fake: bool = True           # D_obj also learns that a background without an object is fake
 
 
 @dataclass

@@ -201,6 +201,12 @@ class SEIGAN(nn.Module):
         return {"d_bg": [out[k] for k in ("x_hat", "y_hathat") if k in out],
                 "d_obj": [out["z_tilde"]] + ([out["y_hat"]] if v.enhancement else [])}
 
+    def objectless(self, y: torch.Tensor) -> list:
+        """What D_obj also learns as fake under `objectless_fake`: the backgrounds, which hold no object (an empty
+        mask pastes exactly such an image, so D_obj can no longer be fooled by it; cf. Remez et al.'s guard against
+        degenerate masks). Nothing depends on the generators, so only D_obj's step sees it."""
+        return [y] if self.variant.objectless_fake else []
+
     def mask_for_others(self, m: torch.Tensor) -> torch.Tensor:
         """The mask as the non-adversarial terms see it: detached under `loss.mask_grad: adversarial`."""
         return m.detach() if self.cfg_loss.mask_grad == "adversarial" else m
@@ -276,7 +282,7 @@ class SEIGAN(nn.Module):
 
     def discriminator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
         fakes = self.fakes(out)
-        fake_obj = self.pool_obj.query(torch.cat(fakes["d_obj"], 0))
+        fake_obj = self.pool_obj.query(torch.cat(fakes["d_obj"] + self.objectless(y), 0))
         lo = {"d_obj": L.lsgan_d(self.d_obj(x), self.d_obj(fake_obj))}
         if fakes["d_bg"]:
             fake_bg = self.pool_bg.query(torch.cat(fakes["d_bg"], 0))

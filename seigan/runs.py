@@ -99,7 +99,8 @@ ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale", "enh_ema_ra
 
 # Settings added after runs were trained, with the value that does what was done before them: at that value they stay
 # out of a run's identity, so that adding a setting retrains nothing that was trained without it.
-ADDED = {"train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0}}
+ADDED = {"train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0},
+         "objective": {"inpainting": True, "objectless_fake": False}}
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,9 @@ class Run:
             for key in ENHANCER_ONLY["train"]:
                 train.pop(key, None)
         objective = config.as_dict(self.objective)
-        if objective["inpainting"]:  # added after runs were trained: SEIGAN's value stays out of their identity
-            objective.pop("inpainting")
+        for key, neutral in ADDED["objective"].items():  # SEIGAN's value stays out of the identities trained before
+            if objective[key] == neutral:
+                objective.pop(key)
         out = {"name": self.name, "objective": objective,
                "model": model, "loss": config.as_dict(self.loss), "train": train, "data_root": self.data_root,
                "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
@@ -176,7 +178,8 @@ def plan(params: config.Params) -> dict:
     cp = params.cut_and_paste
     # the warm start's settings, steps and data; only D_obj (and the mask priors) teach the mask
     baseline = Run(CUT_AND_PASTE, config.Objective(enhancement=False, second_pass=False, texture=False,
-                                                   identity_weight=0.0, inpainting=False),
+                                                   identity_weight=0.0, inpainting=False,
+                                                   objectless_fake=cp.objectless_fake),
                    params.model, warm_loss, warm_train(cp.steps or w.steps or params.train.steps), params.data.root,
                    run=cp.run, data_id=data_id)
     return {**({WARMUP: warm} if warm else {}), **variants, CUT_AND_PASTE: baseline}

@@ -291,3 +291,23 @@ def test_the_cut_and_paste_baseline_learns_its_mask_from_the_paste_adversary_alo
     record = model.step(x, y)
     assert any(changed(seg_before, [model.seg])) and any(changed(d_before, [model.d_obj]))
     assert "d_bg" not in record and set(model.predict(x, y)) == {"m", "z", "y_hat"}
+
+
+def test_the_baselines_d_obj_learns_that_a_background_without_an_object_is_fake():
+    """The guard against the empty mask: under objectless_fake D_obj's fakes include y, whose paste an empty mask
+    would make; without it (SEIGAN's runs) they do not."""
+    from seigan import config
+    from seigan.model import SEIGAN
+    from tests.conftest import tiny_params
+    p = tiny_params()
+    x, y = images(2), images(2, seed=1)
+    for guard in (False, True):
+        objective = config.Objective(enhancement=False, second_pass=False, texture=False, identity_weight=0.0,
+                                     inpainting=False, objectless_fake=guard)
+        model = SEIGAN(p.model, p.loss, p.train, objective)
+        with torch.no_grad():
+            out = model(x, y)
+            fake = torch.cat([out["z_tilde"], y]) if guard else out["z_tilde"]
+            expected = 0.5 * (((model.d_obj(x) - 1) ** 2).mean() + (model.d_obj(fake) ** 2).mean())
+            got = model.discriminator_losses(out, x, y)["d_obj"]
+        assert torch.allclose(got, expected, atol=1e-6), guard
