@@ -311,3 +311,21 @@ def test_the_baselines_d_obj_learns_that_a_background_without_an_object_is_fake(
             expected = 0.5 * (((model.d_obj(x) - 1) ** 2).mean() + (model.d_obj(fake) ** 2).mean())
             got = model.discriminator_losses(out, x, y)["d_obj"]
         assert torch.allclose(got, expected, atol=1e-6), guard
+
+
+def test_g_enhs_average_ramps_up_and_the_others_keep_the_plain_decay(make_model):
+    """train.enh_ema_ramp: G_enh's average starts close behind G_enh (decay (1 + n) / (ramp + n) over its n updates,
+    capped at train.ema); G_seg's and G_inp's averages keep the plain decay."""
+    model = make_model("full", train={"enh_ema_ramp": 10, "ema": 0.995})
+    assert model.average_decay("enh") == 0.1 and model.average_decay("inp") == 0.995
+    x, y = images(2), images(2, seed=1)
+    before = params_of([model.enh_avg])
+    model.step(x, y)
+    trained, avg = params_of([model.enh]), params_of([model.enh_avg])
+    moved = [(a - b).abs().sum() / max(float((t - b).abs().sum()), 1e-12) for a, b, t in zip(avg, before, trained)]
+    assert all(abs(float(m) - 0.9) < 1e-4 for m, t, b in zip(moved, trained, before) if not torch.equal(t, b))
+    assert model.enh_updates == 1 and model.average_decay("enh") == 2 / 11
+    model.enh_updates = 10 ** 6
+    assert model.average_decay("enh") == 0.995
+    plain = make_model("full", train={"enh_ema_ramp": 0, "ema": 0.995})
+    assert plain.average_decay("enh") == 0.995
