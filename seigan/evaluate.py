@@ -19,7 +19,7 @@ import torch
 
 from seigan import atomic, baselines, config, enhancement, metrics, realism, runs, supervised
 from seigan.data.layout import Split
-from seigan.model import SEIGAN, batched, batched_masks
+from seigan.model import SEIGAN, batched, batched_masks, paste
 from seigan.paths import resolve
 
 N_WORST = 8  # the test images with the lowest IoU shown in the report
@@ -83,7 +83,8 @@ def swap_absent_line(params: config.Params) -> str:
 
 # -- one run's outputs and per-image scores ----------------------------------------------------------------
 def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
-    """m, z, ŷ and x̂ of a trained model on the test split, plus x̂ for its thresholded mask and for the true mask."""
+    """m, z, ŷ and x̂ of a trained model on the test split, plus x̂ for its thresholded mask and for the true mask, and
+    (with G_enh) ŷ for the paste with the true mask: what G_enh does where the mask is not in its way."""
     b = params.eval.batch_size
     out = batched(model.predict, (ts.split.x, ts.y), b, device)
     if model.inp is None:  # a mask-only run (the cut-and-paste baseline): its mask is all it makes
@@ -91,6 +92,9 @@ def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
     fill = lambda mask: batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731
     out["x_hat_hard"] = fill((out["m"] >= 0.5).float())
     out["x_hat_true"] = fill(ts.hole)
+    if model.enh is not None:
+        out["y_hat_true_mask"] = batched(lambda x, y, m: {"y": model.enhance_with(x, y, m)},
+                                         (ts.split.x, ts.y, ts.split.mask), b, device)["y"]
     return out
 
 
@@ -106,7 +110,9 @@ def scores(out: dict, ts: TestSet) -> dict:
             if name != "l1" or not suffix:
                 res[f"hole_{name}{suffix}"] = vals
     if ts.has_swap:
-        for key, prefix in (("y_hat", "enh"), ("z", "paste")):
+        for key, prefix in (("y_hat", "enh"), ("z", "paste"), ("y_hat_true_mask", "enh_true_mask")):
+            if key not in out:
+                continue
             for name, vals in metrics.region_errors(out[key], ts.split.swap, ts.region).items():
                 res[f"{prefix}_{name}"] = vals.numpy()
     return res
@@ -162,12 +168,16 @@ def colour_realism(params: config.Params, ts: TestSet, variants: list, paste_tru
     test = realism.ColourTest(ts.split.x, ts.hole, ts.groups, params.eval.c2st_seeds, params.train.seed)
     res["realism"]["real_vs_real"].update(prefixed(test.real_vs_real()))
     res["realism"]["paste_true_mask"].update(prefixed(test(paste_true)[0]))
-    if ts.has_swap:
+    if ts.has_swap:  # the target, and the colour ceiling with the true mask: both must score near real
         res["realism"]["true_swap"] = prefixed(test(ts.split.swap)[0])
+        ceiling = enhancement.colour_ceiling(ts.split.x, ts.y, ts.split.swap, ts.hole, ts.split.mask)
+        res["realism"]["colour_ceiling"] = prefixed(test(ceiling)[0])
     for name in variants:
         entry, per_image = test(res["y_hat"][name])
         res["realism"][name].update(prefixed(entry))
         res["per_image"][name]["realism"] = per_image
+        if name in res["y_hat_true_mask"]:  # G_enh's ŷ where the mask is not in its way
+            res["realism"][name]["colour_acc_true_mask"] = test(res["y_hat_true_mask"][name])[0]["acc"]
 
 
 def prefixed(entry: dict) -> dict:
@@ -202,6 +212,8 @@ def evaluate_runs(params, names, ts: TestSet, device, res: dict, progress=True) 
         s["telea_psnr"] = metrics.hole_scores(baselines.telea_inpaint(ts.split.x, out["m"]), ts.split.clean,
                                               ts.hole)["psnr"]
         res["masks"][name], res["y_hat"][name], res["x_hat"][name] = out["m"], out["y_hat"], out["x_hat"]
+        if "y_hat_true_mask" in out:
+            res["y_hat_true_mask"][name] = out["y_hat_true_mask"]
         res["segmentation"][name] = ts.seg_entry(out["m"])
         res["inpainting"][name] = inpainting_entry(s, ts)
         if ts.has_swap:
@@ -250,9 +262,15 @@ def enhancement_entry(s: dict, ts: TestSet) -> dict:
     """ŷ and the plain paste z (the run's own mask) against the true swap, inside the dilated true mask; the paired
     per-image difference ŷ - z in PSNR: > 0 means G_enh moved the paste towards the true swap."""
     d = metrics.paired(s["enh_psnr"], s["paste_psnr"], ts.groups)
-    return {"psnr": float(s["enh_psnr"].mean()), "fmse": float(s["enh_fmse"].mean()),
-            "psnr_paste": float(s["paste_psnr"].mean()), "fmse_paste": float(s["paste_fmse"].mean()),
-            "diff_psnr": d["diff"], "diff_psnr_se": d["se"]}
+    entry = {"psnr": float(s["enh_psnr"].mean()), "fmse": float(s["enh_fmse"].mean()),
+             "psnr_paste": float(s["paste_psnr"].mean()), "fmse_paste": float(s["paste_fmse"].mean()),
+             "diff_psnr": d["diff"], "diff_psnr_se": d["se"]}
+    if "enh_true_mask_psnr" in s:  # G_enh given the paste with the true mask, against that paste
+        plain = metrics.region_errors(paste(ts.split.mask, ts.split.x, ts.y), ts.split.swap, ts.region)["psnr"]
+        d = metrics.paired(s["enh_true_mask_psnr"], plain.numpy(), ts.groups)
+        entry.update({"true_mask_psnr": float(s["enh_true_mask_psnr"].mean()), "true_mask_diff_psnr": d["diff"],
+                      "true_mask_diff_psnr_se": d["se"]})
+    return entry
 
 
 PAIRED_KEYS = {"iou": "iou", "enh_psnr": "enh_psnr", "hole_psnr": "hole_psnr_hard", "realism": "realism"}
@@ -341,7 +359,8 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         print(swap_absent_line(params))
     names = evaluated_runs(params, variants)
     res = {key: {} for key in ("segmentation", "inpainting", "enhancement", "realism", "realism_bg", "collapse",
-                               "training", "masks", "y_hat", "x_hat", "per_image", "segmentation_128", "paired_128")}
+                               "training", "masks", "y_hat", "x_hat", "y_hat_true_mask", "per_image",
+                               "segmentation_128", "paired_128")}
     k = params.eval.n_examples
     # .clone(): a slice would drag its whole batch's storage into the saved file
     examples = {"x": ts.split.x[:k].clone(), "mask": ts.split.mask[:k].clone(), "y": ts.y[:k].clone(),

@@ -345,6 +345,15 @@ class SEIGAN(nn.Module):
         return res
 
     @torch.no_grad()
+    def enhance_with(self, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """ŷ for a given mask (the true one, in evaluation): the paste of x on y enhanced, in eval mode."""
+        was = self.training
+        self.eval()
+        y_hat = self.enhance(paste(m, x, y), x, y, m, self.for_inference("enh"))
+        self.train(was)
+        return y_hat
+
+    @torch.no_grad()
     def inpaint(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         """x̂ for a given mask (the predicted one, or a thresholded or true one in evaluation), in eval mode."""
         was = self.training

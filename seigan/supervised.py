@@ -8,6 +8,7 @@ It says what the data allows, so that a reader can tell a data limit from a meth
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
 from seigan import atomic, baselines, config, networks, runs
@@ -25,10 +26,16 @@ def curve_file() -> Path:
     return runs.reports_dir() / "supervised" / "val.csv"
 
 
+def code_fingerprint() -> str:
+    """The bound's own code (its network and its training loop): an edit there makes a saved bound stale, an edit
+    anywhere else does not (DVC reruns the stage for any module it imports)."""
+    return hashlib.md5(b"".join(Path(m.__file__).read_bytes() for m in (baselines, networks))).hexdigest()
+
+
 def settings(params: config.Params) -> dict:
-    """What the bound's network depends on, the data set's fingerprint included (as a run's identity carries it): a
-    saved network whose settings differ is stale."""
-    return {"data": runs.data_fingerprint(params.data.root),
+    """What the bound's network depends on, the data set's fingerprint and its code included (as a run's identity
+    carries the data's): a saved network whose settings differ is stale."""
+    return {"data": runs.data_fingerprint(params.data.root), "code": code_fingerprint(),
             "model": dataclasses.asdict(params.model), "steps": params.eval.supervised_steps,
             "lr": params.eval.supervised_lr, "batch_size": params.train.batch_size, "seed": params.train.seed,
             "flip": params.train.flip, "zoom": params.train.zoom, "limit": params.train.limit}
@@ -50,6 +57,21 @@ def train_bound(params: config.Params, progress: bool = True) -> list:
     atomic.write_csv(curve_file(), curve)
     atomic.save(checkpoint_file(), {"state": seg.cpu().state_dict(), "settings": settings(params), "curve": curve})
     return curve
+
+
+def ensure_bound(params: config.Params, progress: bool = True) -> list:
+    """The stage's work: the bound's validation curve, training the bound only when it is missing or stale. The
+    checkpoint persists between runs of the stage, so an edit of the evaluation, the model or the config (which DVC
+    sees as a changed dependency) does not retrain it."""
+    if params.eval.supervised_steps <= 0:
+        return []
+    path = checkpoint_file()
+    state = atomic.load(path) if path.is_file() else None
+    if state is None or state["settings"] != settings(params):
+        return train_bound(params, progress)
+    print(f"{path}: trained with these settings, data and code; reused")
+    atomic.write_csv(curve_file(), state["curve"])
+    return state["curve"]
 
 
 def load_bound(params: config.Params, device="cpu"):

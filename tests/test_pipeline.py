@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from workspace import NOT_RUN, ROOT, TRAINED, VARIANTS, copy_repo, run
+from workspace import NOT_RUN, PARAMS, ROOT, TRAINED, VARIANTS, copy_repo, run
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,10 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
                                                     "ssim_true", "telea_psnr", "diff_telea_psnr",
                                                     "diff_telea_psnr_se"}, name
         ceiling = {"ceiling_psnr", "ceiling_diff_psnr", "ceiling_diff_psnr_se"} if name in TRAINED else set()
+        true_mask = {"true_mask_psnr", "true_mask_diff_psnr", "true_mask_diff_psnr_se"} \
+            if name in TRAINED and PARAMS["variants"][name]["enhancement"] else set()
         assert set(metrics["enhancement"][name]) == {"psnr", "fmse", "psnr_paste", "fmse_paste", "diff_psnr",
-                                                     "diff_psnr_se", *ceiling}, name
+                                                     "diff_psnr_se", *ceiling, *true_mask}, name
     assert set(metrics["enhancement"]["ceiling"]) == {"psnr", "psnr_paste", "diff_psnr", "diff_psnr_se"}
     assert "cut_and_paste" not in metrics["inpainting"] and "cut_and_paste" not in metrics["enhancement"]
     assert set(metrics["inpainting"]["telea_true_mask"]) == {"psnr", "ssim", "l1"}
@@ -47,8 +49,9 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
     for v in ["warmup", "no_enhancement"]:  # no G_enh: ŷ is the paste, so the paired gain is exactly 0
         assert metrics["enhancement"][v]["diff_psnr"] == 0
     for name in [*TRAINED, "paste_true_mask", "real_vs_real"]:
+        with_enh = {"colour_acc_true_mask"} if name in TRAINED and PARAMS["variants"][name]["enhancement"] else set()
         assert set(metrics["realism"][name]) == {"c2st_acc", "c2st_sd", "kid", "kid_sd", "colour_acc",
-                                                 "colour_acc_se"}, name
+                                                 "colour_acc_se", *with_enh}, name
     assert set(metrics["realism"]["true_swap"]) == {"colour_acc", "colour_acc_se"}
     assert {"iou", "iou_se"} == set(metrics["paired"]["full-cut_and_paste"])
     assert "realism" in metrics["paired"]["full-no_enhancement"]
