@@ -567,6 +567,12 @@ def seeds_verdicts(seeds: dict, supervised: float | None = None, run: str = "ful
         share = mean / supervised
         out.append(f"- The mean is {share:.0%} of the supervised bound ({supervised:.3f}): "
                    f"{'at least' if share >= 0.8 else 'below'} 80%.")
+    cp = runs.CUT_AND_PASTE
+    if cp in seeds["variants"] and run != cp:
+        diffs = [seeds["runs"][str(s)][run]["iou"] - seeds["runs"][str(s)][cp]["iou"] for s in seeds["seeds"]]
+        ahead = sum(d > 0 for d in diffs)
+        out.append(f"- Against the cut-and-paste baseline (claim b), seed by seed: {', '.join(f'{d:+.3f}' for d in diffs)}"
+                   f" ({ahead} of {len(diffs)} seeds ahead, mean {sum(diffs) / len(diffs):+.3f}).")
     return "\n".join(out)
 
 

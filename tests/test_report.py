@@ -153,3 +153,12 @@ def test_each_claims_verdict_follows_its_comparison_and_an_unpowered_test_ranks_
     assert "full's masks are worse than" in text(metrics(0.50, 0.70, 0.60, 0.80))
     for _, table, _ in report.claim_sections(metrics(0.50, 0.70, 0.60, 0.40), variants):
         assert len(table)
+
+
+def test_seeds_verdicts_compare_full_with_the_cut_and_paste_baseline_seed_by_seed():
+    seeds = seeds_file([0.40, 0.36, 0.33])
+    seeds["variants"].append("cut_and_paste")
+    for s, iou in zip(seeds["seeds"], [0.33, 0.38, 0.30]):
+        seeds["runs"][str(s)]["cut_and_paste"] = {"iou": iou}
+    text = report.seeds_verdicts(seeds)
+    assert "+0.070, -0.020, +0.030 (2 of 3 seeds ahead, mean +0.027)" in text
