@@ -19,7 +19,7 @@ import torch
 
 from seigan import atomic, baselines, config, enhancement, metrics, realism, runs, supervised
 from seigan.data.layout import Split
-from seigan.model import SEIGAN, batched, batched_masks, paste
+from seigan.model import SEIGAN, batched, batched_masks, paste, predict_masks
 from seigan.paths import resolve
 
 N_WORST = 8  # the test images with the lowest IoU shown in the report
@@ -219,8 +219,7 @@ def evaluate_runs(params, names, ts: TestSet, device, res: dict, progress=True) 
         if ts.has_swap:
             res["enhancement"][name] = enhancement_entry(s, ts)
         res["collapse"][name] = collapse_stats(out["m"])
-        res["training"][name] = {"step": state["step"], "steps": state["config"]["train"]["steps"],
-                                 "seconds": round(state["seconds"], 1)}
+        res["training"][name] = training_entry(state)
         examples[name] = {key: out[key][:k].clone() for key in ("m", "y_hat", "x_hat", "z")}
         if progress:
             enh = res["enhancement"].get(name)
@@ -236,15 +235,18 @@ def evaluate_baselines(params, names, ts: TestSet, device, res: dict, progress=T
     for name in names:
         state = atomic.load(runs.last_checkpoint(name))
         model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
-        m = res["masks"][name] = batched_masks(lambda c: model.predict(c)["m"], ts.split.x, device,
-                                                params.eval.batch_size)
+        m = res["masks"][name] = predict_masks(model, ts.split.x, device, params.eval.batch_size)
         res["per_image"][name] = {"iou": ts.iou(m)}
         res["segmentation"][name] = ts.seg_entry(m)
         res["collapse"][name] = collapse_stats(m)
-        res["training"][name] = {"step": state["step"], "steps": state["config"]["train"]["steps"],
-                                 "seconds": round(state["seconds"], 1)}
+        res["training"][name] = training_entry(state)
         if progress:
             print(f"{name}: IoU {res['segmentation'][name]['iou']:.3f}, soft {res['collapse'][name]['soft']:.2f}")
+
+
+def training_entry(state: dict) -> dict:
+    """Where a run's final checkpoint stands: its step of its steps, and its training seconds."""
+    return {"step": state["step"], "steps": state["config"]["train"]["steps"], "seconds": round(state["seconds"], 1)}
 
 
 def inpainting_entry(s: dict, ts: TestSet) -> dict:
