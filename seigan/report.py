@@ -45,7 +45,8 @@ def departures(params: config.Params) -> list:
          f"shadow {b.shadow:g}", "makes x look natural so that the naive paste z differs from x in a learnable way"),
         (f"Resolution / width (profile {params.profile})", f"{m.resolution} px, ngf {m.ngf}, ndf {m.ndf}, "
          f"{m.n_blocks} residual blocks, batch {t.batch_size}", "the CPU default must run the whole pipeline in "
-         "30 min on 2 CPU cores; params.yaml's gpu profile sets the paper's scale"),
+         "about 30 min on 2 CPU cores (31 on the faster host type since the baseline's stage); params.yaml's gpu "
+         "profile sets the paper's scale"),
         ("Training schedule", warm, "trained from scratch with every loss, every variant's mask stayed grey "
          "(docs/learning.md); a curriculum is a paper detail we add. All variants share the warm start, so their "
          "masks differ only by what each variant's own phase changes"),
