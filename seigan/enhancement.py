@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import torch
 
-from seigan import metrics
-from seigan.model import paste
-
 
 def fit_gain_shift(src: torch.Tensor, ref: torch.Tensor, where: torch.Tensor) -> tuple:
     """Per image and channel, (a, b) minimising sum over `where` of (a*src + b - ref)^2: each (N, 3, 1, 1)."""
@@ -25,16 +22,8 @@ def fit_gain_shift(src: torch.Tensor, ref: torch.Tensor, where: torch.Tensor) ->
     return a.float(), (mr - a * ms).float()
 
 
-def colour_ceiling(x: torch.Tensor, y: torch.Tensor, swap: torch.Tensor, hole: torch.Tensor,
-                   m: torch.Tensor) -> torch.Tensor:
-    """ŷ at the ceiling: x's object under the gain and shift that best map it to ŷ* inside the true object `hole`,
-    pasted onto y with mask `m` (the true mask, or a run's own)."""
+def fitted_colours(x: torch.Tensor, swap: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """x under the gain and shift that best map its object to ŷ* inside the true object `hole`. ŷ at the ceiling is
+    this pasted onto y with a mask (the true one, or a run's own): `model.paste(m, fitted_colours(...), y)`."""
     a, b = fit_gain_shift(x, swap, hole)
-    return paste(m, (a * x + b).clamp(-1, 1), y)
-
-
-def ceiling_scores(x, y, swap, hole, m, region) -> dict:
-    """Per-image PSNR against ŷ* in `region` of the ceiling and of the plain paste with the same mask (numpy)."""
-    ceil = metrics.region_errors(colour_ceiling(x, y, swap, hole, m), swap, region)["psnr"].numpy()
-    plain = metrics.region_errors(paste(m, x, y), swap, region)["psnr"].numpy()
-    return {"psnr": ceil, "paste_psnr": plain}
+    return (a * x + b).clamp(-1, 1)

@@ -10,6 +10,7 @@ per-image paired differences whose standard errors are bootstrapped over animals
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 
@@ -48,6 +49,16 @@ class TestSet:
 
     def iou(self, masks: torch.Tensor) -> np.ndarray:
         return metrics.iou_per_image(masks, self.split.mask).numpy()
+
+    @cached_property
+    def paste_true(self) -> torch.Tensor:
+        """Each object pasted onto its y with the true mask, no enhancement: the reference composite."""
+        return paste(self.split.mask, self.split.x, self.y)
+
+    @cached_property
+    def paste_true_errors(self) -> dict:
+        """Per-image PSNR and fMSE of `paste_true` against the true swap (computed once, read by every run)."""
+        return metrics.region_errors(self.paste_true, self.split.swap, self.region)
 
     def seg_entry(self, masks: torch.Tensor) -> dict:
         iou = self.iou(masks)
@@ -161,16 +172,17 @@ class Realism:
         return self._score(self.real[:half], self.real[half:2 * half], *feats)
 
 
-def colour_realism(params: config.Params, ts: TestSet, variants: list, paste_true: torch.Tensor, res: dict) -> None:
+def colour_realism(params: config.Params, ts: TestSet, variants: list, ceiling: torch.Tensor | None,
+                   res: dict) -> None:
     """The colour two-sample test (seigan.realism) of each variant's ŷ against the real object images, beside its two
-    power checks (real against real, the plain paste with the true mask) and the true swap; per image into
-    res["per_image"], so that two variants are compared per image (`paired.<a>-<b>.realism`)."""
+    power checks (real against real, the plain paste with the true mask), the true swap and the colour `ceiling` with
+    the true mask; per image into res["per_image"], so that two variants are compared per image
+    (`paired.<a>-<b>.realism`)."""
     test = realism.ColourTest(ts.split.x, ts.hole, ts.groups, params.eval.c2st_seeds, params.train.seed)
     res["realism"]["real_vs_real"].update(prefixed(test.real_vs_real()))
-    res["realism"]["paste_true_mask"].update(prefixed(test(paste_true)[0]))
+    res["realism"]["paste_true_mask"].update(prefixed(test(ts.paste_true)[0]))
     if ts.has_swap:  # the target, and the colour ceiling with the true mask: both must score near real
         res["realism"]["true_swap"] = prefixed(test(ts.split.swap)[0])
-        ceiling = enhancement.colour_ceiling(ts.split.x, ts.y, ts.split.swap, ts.hole, ts.split.mask)
         res["realism"]["colour_ceiling"] = prefixed(test(ceiling)[0])
     for name in variants:
         entry, per_image = test(res["y_hat"][name])
@@ -184,19 +196,23 @@ def prefixed(entry: dict) -> dict:
     return {f"colour_{k}": v for k, v in entry.items()}
 
 
-def enhancement_ceilings(ts: TestSet, variants: list, res: dict) -> None:
+def enhancement_ceilings(ts: TestSet, variants: list, res: dict) -> torch.Tensor:
     """enhancement.ceiling: G_enh's colour transform fitted to ŷ* (seigan.enhancement) with the true mask, against the
-    paste with the true mask; and per variant with its own mask, against its own paste (`ceiling_diff_psnr`)."""
-    x, swap = ts.split.x, ts.split.swap
-    c = enhancement.ceiling_scores(x, ts.y, swap, ts.hole, ts.split.mask, ts.region)
-    d = metrics.paired(c["psnr"], c["paste_psnr"], ts.groups)
-    res["enhancement"]["ceiling"] = {"psnr": float(c["psnr"].mean()), "psnr_paste": float(c["paste_psnr"].mean()),
+    paste with the true mask; and per variant with its own mask, against its own paste z (`ceiling_diff_psnr`).
+    Returns the true-mask ceiling's images (the colour test scores them)."""
+    fitted = enhancement.fitted_colours(ts.split.x, ts.split.swap, ts.hole)  # one fit, pasted with every mask
+    psnr = lambda images: metrics.region_errors(images, ts.split.swap, ts.region)["psnr"].numpy()  # noqa: E731
+    ceiling = paste(ts.split.mask, fitted, ts.y)
+    ceil, plain = psnr(ceiling), ts.paste_true_errors["psnr"].numpy()
+    d = metrics.paired(ceil, plain, ts.groups)
+    res["enhancement"]["ceiling"] = {"psnr": float(ceil.mean()), "psnr_paste": float(plain.mean()),
                                      "diff_psnr": d["diff"], "diff_psnr_se": d["se"]}
     for name in variants:
-        c = enhancement.ceiling_scores(x, ts.y, swap, ts.hole, res["masks"][name], ts.region)
-        d = metrics.paired(c["psnr"], c["paste_psnr"], ts.groups)
-        res["enhancement"][name].update({"ceiling_psnr": float(c["psnr"].mean()), "ceiling_diff_psnr": d["diff"],
+        ceil = psnr(paste(res["masks"][name], fitted, ts.y))
+        d = metrics.paired(ceil, res["per_image"][name]["paste_psnr"], ts.groups)
+        res["enhancement"][name].update({"ceiling_psnr": float(ceil.mean()), "ceiling_diff_psnr": d["diff"],
                                          "ceiling_diff_psnr_se": d["se"]})
+    return ceiling
 
 
 # -- the phases of an evaluation -----------------------------------------------------------------------------
@@ -268,8 +284,7 @@ def enhancement_entry(s: dict, ts: TestSet) -> dict:
              "psnr_paste": float(s["paste_psnr"].mean()), "fmse_paste": float(s["paste_fmse"].mean()),
              "diff_psnr": d["diff"], "diff_psnr_se": d["se"]}
     if "enh_true_mask_psnr" in s:  # G_enh given the paste with the true mask, against that paste
-        plain = metrics.region_errors(paste(ts.split.mask, ts.split.x, ts.y), ts.split.swap, ts.region)["psnr"]
-        d = metrics.paired(s["enh_true_mask_psnr"], plain.numpy(), ts.groups)
+        d = metrics.paired(s["enh_true_mask_psnr"], ts.paste_true_errors["psnr"].numpy(), ts.groups)
         entry.update({"true_mask_psnr": float(s["enh_true_mask_psnr"].mean()), "true_mask_diff_psnr": d["diff"],
                       "true_mask_diff_psnr_se": d["se"]})
     return entry
@@ -386,11 +401,10 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     x, mask = ts.split.x, ts.split.mask
     telea_true = baselines.telea_inpaint(x, mask)
     res["inpainting"]["telea_true_mask"] = metrics.hole_metrics(telea_true, ts.split.clean, ts.hole, with_n=False)
-    paste_true = mask * x + (1 - mask) * ts.y
+    ceiling = None
     if ts.has_swap:
-        res["enhancement"]["paste_true_mask"] = {k: float(v.mean()) for k, v in
-                                                 metrics.region_errors(paste_true, ts.split.swap, ts.region).items()}
-        enhancement_ceilings(ts, variants, res)
+        res["enhancement"]["paste_true_mask"] = {k: float(v.mean()) for k, v in ts.paste_true_errors.items()}
+        ceiling = enhancement_ceilings(ts, variants, res)
     # realism of ŷ against the real object images x, and of x̂ against the real backgrounds y (variants only: the
     # warm start's ŷ is its plain paste)
     inception = metrics.InceptionFeatures(device=device)
@@ -398,11 +412,11 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     for name in variants:
         res["realism"][name] = real_x(res["y_hat"][name])
         res["realism_bg"][name] = real_y(res["x_hat"][name])
-    res["realism"]["paste_true_mask"] = real_x(paste_true)
+    res["realism"]["paste_true_mask"] = real_x(ts.paste_true)
     res["realism"]["real_vs_real"] = real_x.real_vs_real()
     res["realism_bg"]["telea_true_mask"] = real_y(telea_true)
     res["realism_bg"]["real_vs_real"] = real_y.real_vs_real()
-    colour_realism(params, ts, variants, paste_true, res)
+    colour_realism(params, ts, variants, ceiling, res)
     res["paired"] = {**paired_differences(res["per_image"], names + mask_only, ts.groups),
                      **ts.versus_priors({n: res["masks"][n] for n in names + mask_only}, priors)}
     worst = np.argsort(res["per_image"][variants[0]]["iou"], kind="stable")[:N_WORST]

@@ -183,7 +183,8 @@ class SEIGAN(nn.Module):
         if self.inp is not None:
             hole = self.inp((1 - mg) * x, mg)
             out["x_hat"] = self.fill(hole, m, x)  # judged by D_bg: the mask reaches it
-        if self.variant.second_pass and self.inp is not None:  # roles swapped: ŷ is the object image, x̂ (with the mask others see) the background
+        # roles swapped: ŷ is the object image, x̂ (with the mask others see) the background
+        if self.variant.second_pass and self.inp is not None:
             bg = self.fill(hole, mg, x)
             with torch.no_grad() if adversarial_only else contextlib.nullcontext():
                 m_prime = self.seg(y_hat)
@@ -257,7 +258,7 @@ class SEIGAN(nn.Module):
         if v.enhancement and v.identity_weight > 0:
             ident = self.enh(x, x, x, self.mask_for_others(out["m"]), self.noise(x))
             lo["identity"] = L.l1(ident, x)
-        if c.hole_rec > 0 and self.inp is not None:  # G_inp learns to fill: a hole of the object's shape cut from a real background
+        if c.hole_rec > 0 and self.inp is not None:  # G_inp learns to fill an object-shaped hole cut from a real y
             hole = hard_hole(out["m"].detach()).to(y.dtype)
             lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y, hole), hole, y), y, hole)
         if v.enhancement and c.enh_restore > 0:  # G_enh learns to harmonise: undo a colour jitter of x's object
@@ -331,36 +332,38 @@ class SEIGAN(nn.Module):
         record.update({k: float(out[k]) for k in ("d_obj_z", "d_obj_y_hat") if k in out})
         return record
 
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Eval mode for an inference call, then back to the mode the model was in (training resumes unchanged)."""
+        was = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was)
+
     @torch.no_grad()
     def predict(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
         """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat."""
-        was = self.training
-        self.eval()
-        m = self.for_inference("seg")(x)
-        res = {"m": m, "x_hat": self.inpaint(x, m)} if self.inp is not None else {"m": m}
-        if y is not None:
-            res["z"] = paste(m, x, y)
-            res["y_hat"] = self.enhance(res["z"], x, y, m, self.for_inference("enh"))
-        self.train(was)
+        with self.evaluating():
+            m = self.for_inference("seg")(x)
+            res = {"m": m, "x_hat": self.inpaint(x, m)} if self.inp is not None else {"m": m}
+            if y is not None:
+                res["z"] = paste(m, x, y)
+                res["y_hat"] = self.enhance(res["z"], x, y, m, self.for_inference("enh"))
         return res
 
     @torch.no_grad()
     def enhance_with(self, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         """ŷ for a given mask (the true one, in evaluation): the paste of x on y enhanced, in eval mode."""
-        was = self.training
-        self.eval()
-        y_hat = self.enhance(paste(m, x, y), x, y, m, self.for_inference("enh"))
-        self.train(was)
-        return y_hat
+        with self.evaluating():
+            return self.enhance(paste(m, x, y), x, y, m, self.for_inference("enh"))
 
     @torch.no_grad()
     def inpaint(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         """x̂ for a given mask (the predicted one, or a thresholded or true one in evaluation), in eval mode."""
-        was = self.training
-        self.eval()
-        x_hat = self.fill(self.for_inference("inp")((1 - m) * x, m), m, x)
-        self.train(was)
-        return x_hat
+        with self.evaluating():
+            return self.fill(self.for_inference("inp")((1 - m) * x, m), m, x)
 
     # -- state for checkpoints -------------------------------------------------------------------------
     def full_state(self) -> dict:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from seigan import metrics
+from seigan.networks import masked_stats
 
 FOLDS = 5
 L2 = 1e-2  # ridge weight on the logistic regression's coefficients (standardised features)
@@ -33,13 +34,7 @@ def base_features(images: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """Per image: mean and spread of each channel inside `region` (the object) and in the ring around it: (N, 12).
     Images in [-1, 1]; region (N, 1, H, W) in {0, 1}."""
     ring = (metrics.dilate(region, ring_px(images.shape[-1])) - region).clamp(0, 1)
-    out = []
-    for r in (region, ring):
-        n = r.sum((2, 3)).clamp_min(1)
-        mu = (images * r).sum((2, 3)) / n
-        var = ((images - mu[..., None, None]) ** 2 * r).sum((2, 3)) / n
-        out += [mu, var.clamp_min(0).sqrt()]
-    return torch.cat(out, 1).double()
+    return torch.cat([s for r in (region, ring) for s in masked_stats(images, r, eps=0.0)], 1).double()
 
 
 def expand(f: torch.Tensor) -> torch.Tensor:

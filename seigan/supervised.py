@@ -59,33 +59,38 @@ def train_bound(params: config.Params, progress: bool = True) -> list:
     return curve
 
 
+def current_state(params: config.Params, progress: bool = True) -> tuple:
+    """(the saved bound's state, whether it was trained just now): the saved one when its settings, data and code
+    match, else it is trained first."""
+    path = checkpoint_file()
+    state = atomic.load(path) if path.is_file() else None
+    if state is not None and state["settings"] == settings(params):
+        return state, False
+    print(f"{path}: {'missing' if state is None else 'trained with other settings, data or code'}; training the "
+          f"supervised bound ({params.eval.supervised_steps} steps)")
+    train_bound(params, progress)
+    return atomic.load(path), True
+
+
 def ensure_bound(params: config.Params, progress: bool = True) -> list:
     """The stage's work: the bound's validation curve, training the bound only when it is missing or stale. The
     checkpoint persists between runs of the stage, so an edit of the evaluation, the model or the config (which DVC
     sees as a changed dependency) does not retrain it."""
     if params.eval.supervised_steps <= 0:
         return []
-    path = checkpoint_file()
-    state = atomic.load(path) if path.is_file() else None
-    if state is None or state["settings"] != settings(params):
-        return train_bound(params, progress)
-    print(f"{path}: trained with these settings, data and code; reused")
-    atomic.write_csv(curve_file(), state["curve"])
+    state, trained = current_state(params, progress)
+    if not trained:  # DVC removed the stage's report folder before running it
+        print(f"{checkpoint_file()}: trained with these settings, data and code; reused")
+        atomic.write_csv(curve_file(), state["curve"])
     return state["curve"]
 
 
 def load_bound(params: config.Params, device="cpu"):
     """The trained bound (eval mode on `device`), or None when eval.supervised_steps is 0. Trains it first when it is
-    missing or was trained with other settings (outside `dvc repro`, which runs the `supervised` stage)."""
+    missing or stale (outside `dvc repro`, which runs the `supervised` stage)."""
     if params.eval.supervised_steps <= 0:
         return None
-    path = checkpoint_file()
-    state = atomic.load(path) if path.is_file() else None
-    if state is None or state["settings"] != settings(params):
-        print(f"{path}: {'missing' if state is None else 'trained with other settings'}; training the supervised "
-              f"bound ({params.eval.supervised_steps} steps)")
-        train_bound(params, progress=False)
-        state = atomic.load(path)
+    state, _ = current_state(params, progress=False)
     seg = networks.make_seg(params.model)
     seg.load_state_dict(state["state"])
     return seg.to(device).eval()

@@ -23,5 +23,6 @@ def test_the_ceiling_reaches_a_swap_that_is_a_colour_change_and_the_paste_does_n
     m[:, :, 4:12, 4:12] = 1
     swap = paste(m, (0.7 * x + 0.2).clamp(-1, 1), y)
     region = metrics.dilate(m, 1)
-    s = enhancement.ceiling_scores(x, y, swap, m, m, region)
-    assert (s["psnr"] > 60).all() and (s["paste_psnr"] < 30).all()
+    ceiling = metrics.region_errors(paste(m, enhancement.fitted_colours(x, swap, m), y), swap, region)["psnr"]
+    plain = metrics.region_errors(paste(m, x, y), swap, region)["psnr"]
+    assert (ceiling > 60).all() and (plain < 30).all()
