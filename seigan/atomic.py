@@ -12,8 +12,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import torch
-
 
 def _umask_mode() -> int:
     mask = os.umask(0)
@@ -40,6 +38,7 @@ def write(path: str | Path, fill) -> Path:
 
 
 def save(path: str | Path, state: dict) -> Path:
+    import torch  # here, not at the top: the JSON and CSV writers serve processes that never load torch
     return write(path, lambda f: torch.save(state, f))
 
 
@@ -61,6 +60,7 @@ def write_csv(path: str | Path, rows: list) -> None:
 
 
 def load(path: str | Path) -> dict:
+    import torch
     path = Path(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=False)

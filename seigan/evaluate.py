@@ -443,7 +443,8 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
                    "(an oracle for G_enh's colour transform), pasted with the true mask; a variant's ceiling_*: "
                    "the same with its own mask, against its own paste",
         "baselines": "cut_and_paste: G_seg taught by D_obj on its shifted paste alone (Remez et al. 2018), from "
-                     "scratch with the warm start's settings and steps; masks only",
+                     f"scratch with the warm start's settings for {runs.get(params, runs.CUT_AND_PASTE).train.steps} "
+                     "steps; masks only",
         "segmentation_128": (f"at {HI_RES} px: each run's mask (and the supervised bound's) upsampled bilinearly "
                              f"from {params.model.resolution} px against the true mask at {HI_RES} px; the box priors "
                              f"and GrabCut computed on the {HI_RES}-px image"),

@@ -119,7 +119,8 @@ def departures(params: config.Params) -> list:
          "start's settings" + ("; D_obj also learns the backgrounds y as fake" if params.cut_and_paste.objectless_fake
                                else ""),
          "their Faster R-CNN features and their own guard against the empty mask are not available; without a guard "
-         "the mask vanished after ~1,000 steps (docs/learning.md)"),
+         "the mask vanished after ~1,000 steps (docs/learning.md); its steps are where its validation IoU levels off "
+         "over three seeds (docs/learning.md)"),
         ("Supervised bound", f"the same G_seg trained with BCE on the true masks for {params.eval.supervised_steps} "
          f"steps at lr {params.eval.supervised_lr:g}, until its validation IoU levels off", "so that 'SEIGAN / "
          "supervised' compares against a converged upper bound (at lr 2e-4 the same level took 3,000 steps)"),

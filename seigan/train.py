@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seigan import atomic, batches, config, distributed, metrics, runs
+from seigan import atomic, batches, config, declared, distributed, metrics, runs
 from seigan.data.layout import DataError, Split
 from seigan.model import NETWORKS, SEIGAN, predict_masks
 from seigan.paths import repo_root, resolve
@@ -132,12 +132,7 @@ def train(params: config.Params, name: str, ckpt_dir: str | Path, log_dir: str |
     run = runs.get(params, name)  # unknown name -> one clear line before any work
     ckpt_dir, log_dir = Path(ckpt_dir), Path(log_dir)
     if not run.run:
-        summary = {"variant": name, "skipped": True, "step": 0, "steps": run.train.steps, "finished": False}
-        atomic.save_json(log_dir / "summary.json", summary)
-        atomic.save_json(ckpt_dir / "not_run.json", summary)  # the stage's output exists; last.pt is kept
-        (log_dir / "losses.csv").unlink(missing_ok=True)
-        (log_dir / "val.csv").unlink(missing_ok=True)
-        return summary
+        return declared.write_outputs(name, run.train.steps, ckpt_dir, log_dir)
     if run.start_from is not None:
         warm_start = Path(warm_start or run.start_from.checkpoint)
         if not warm_start.is_file():

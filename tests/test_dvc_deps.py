@@ -59,7 +59,7 @@ def stages():
     """(name, notebook, seigan deps) of every dvc.yaml stage that runs a notebook."""
     for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
         stage = stage.get("do", stage)
-        notebook = re.search(r"notebooks/\S+\.ipynb", stage["cmd"]).group(0)
+        notebook = re.search(r"(?<![\w/])notebooks/\S+\.ipynb", stage["cmd"]).group(0)  # the source, not the rendered copy
         yield name, notebook, [d for d in stage["deps"] if d.split("/")[0] == "seigan"]
 
 

@@ -98,14 +98,18 @@ def test_a_rebuilt_data_set_at_the_same_path_is_another_run(tmp_path):
     assert runs.recipe(p) != {n: h for n, h in before.items() if runs.plan(p)[n].run}
 
 
-def test_the_cut_and_paste_baseline_is_the_warm_starts_budget_without_inpainting_and_leaves_other_runs_alone():
-    """The baseline trains from scratch with the warm start's steps, rate and data; the switch that makes it
-    (`Objective.inpainting`) stays out of every SEIGAN run's identity, so adding it retrained nothing."""
+def test_the_cut_and_paste_baseline_is_the_warm_starts_settings_without_inpainting_and_leaves_other_runs_alone():
+    """The baseline trains from scratch with the warm start's rate and data, for its own steps (or, when
+    `cut_and_paste.steps` is null, the warm start's); the switch that makes it (`Objective.inpainting`) stays out of
+    every SEIGAN run's identity, so adding it retrained nothing."""
     p = config.load()
     plan = runs.plan(p)
     cp = plan[runs.CUT_AND_PASTE]
     assert cp.start_from is None and not cp.objective.inpainting and not cp.objective.enhancement
-    assert (cp.train.steps, cp.train.lr, cp.loss.binarize) == (p.warmup.steps, p.warmup.lr, p.warmup.binarize)
+    assert (cp.train.steps, cp.train.lr, cp.loss.binarize) == (p.cut_and_paste.steps or p.warmup.steps, p.warmup.lr,
+                                                               p.warmup.binarize)
+    p.cut_and_paste.steps = None
+    assert runs.plan(p)[runs.CUT_AND_PASTE].train.steps == p.warmup.steps
     assert cp.data_id == plan[runs.WARMUP].data_id
     for name, r in plan.items():
         assert ("inpainting" in r.config()["objective"]) == (name == runs.CUT_AND_PASTE), name
