@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seigan import atomic, baselines, config, enhancement, metrics, realism, runs, supervised
+from seigan import atomic, baselines, cache, config, enhancement, metrics, realism, runs, supervised
 from seigan.data.layout import Split
 from seigan.model import SEIGAN, batched, batched_masks, paste, predict_masks
 from seigan.paths import resolve
@@ -153,9 +153,11 @@ class Realism:
     Without one (the inpainted backgrounds x̂), C2ST only: each Inception pass over the test split at 299 px costs
     ~35 s on two CPU cores, and the enhancement's criteria need KID of ŷ only."""
 
-    def __init__(self, params: config.Params, real: torch.Tensor, inception: metrics.InceptionFeatures | None):
+    def __init__(self, params: config.Params, real: torch.Tensor, inception: metrics.InceptionFeatures | None,
+                 cache_dir: str | Path | None = None):
         self.params, self.real, self.inception = params, real, inception
-        self.real_feats = inception(real) if inception else None
+        self.real_feats = cache.reuse(cache_dir, "inception_real", [real], inception.settings(),
+                                      [cache.source(metrics)], lambda: inception(real)) if inception else None
 
     def _score(self, a, b, fa, fb) -> dict:
         e = self.params.eval
@@ -307,11 +309,14 @@ def paired_differences(per_image: dict, names: list, groups: list) -> dict:
     return out
 
 
-def prior_masks(ts: TestSet, size: int) -> dict:
-    """Segmentations that need no learning, given the same image and box as SEIGAN."""
-    return {"box": baselines.box_masks(ts.split.boxes, size),
-            "ellipse": baselines.ellipse_masks(ts.split.boxes, size),
-            "grabcut": baselines.grabcut_masks(ts.split.x, ts.split.boxes)}
+def prior_masks(ts: TestSet, size: int, cache_dir: str | Path | None = None) -> dict:
+    """Segmentations that need no learning, given the same image and box as SEIGAN (kept in `cache_dir`: GrabCut
+    on every image is most of the cost, and it changes only with the images, the boxes or seigan/baselines.py)."""
+    return cache.reuse(cache_dir, f"priors_{size}px", [ts.split.x, torch.as_tensor(ts.split.boxes)],
+                       {"size": size, "opencv": baselines.OPENCV}, [cache.source(baselines)],
+                       lambda: {"box": baselines.box_masks(ts.split.boxes, size),
+                                "ellipse": baselines.ellipse_masks(ts.split.boxes, size),
+                                "grabcut": baselines.grabcut_masks(ts.split.x, ts.split.boxes)})
 
 
 def box_priors(ts: TestSet, size: int) -> dict:
@@ -322,14 +327,15 @@ def box_priors(ts: TestSet, size: int) -> dict:
 HI_RES = 128  # px: where GrabCut from the box works (0.53 IoU at 48 px, 0.79 at 128 on the earlier data)
 
 
-def segmentation_at(params: config.Params, masks: dict, size: int = HI_RES) -> tuple:
+def segmentation_at(params: config.Params, masks: dict, size: int = HI_RES,
+                    cache_dir: str | Path | None = None) -> tuple:
     """Segmentation at `size` px on params' test split: every run's mask upsampled (bilinear) against the true mask
     at `size`, beside the box priors computed at `size` (GrabCut on the `size`-px image). Returns ({method: {iou,
     iou_se}}, {"run-prior": {iou, iou_se}}, paired per image and clustered by animal)."""
     hi = load_test(replace(params, model=replace(params.model, resolution=size)))
     up = {name: torch.nn.functional.interpolate(m, size=(size, size), mode="bilinear", align_corners=False)
           for name, m in masks.items()}
-    priors = prior_masks(hi, size)
+    priors = prior_masks(hi, size, cache_dir)
     return {name: hi.seg_entry(m) for name, m in {**priors, **up}.items()}, hi.versus_priors(up, priors)
 
 
@@ -364,8 +370,10 @@ def per_image_table(ts: TestSet, per_image: dict) -> pd.DataFrame:
 
 
 def evaluate(params: config.Params, variants: list | None = None, out_dir: str | Path | None = None,
-             progress: bool = True) -> dict:
-    """Compute metrics.json plus eval/details.json, eval/per_image.csv and the arrays of eval/examples.pt."""
+             progress: bool = True, cache_dir: str | Path | None = "cache/evaluate") -> dict:
+    """Compute metrics.json plus eval/details.json, eval/per_image.csv and the arrays of eval/examples.pt. What
+    depends only on the test images (the box priors, the real images' Inception features) is kept in `cache_dir`
+    (seigan.cache; None: always computed)."""
     variants = variants or trained_variants(params)
     if not variants:
         raise config.ConfigError("params.yaml: no variant has run: true; nothing to evaluate")
@@ -387,7 +395,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     examples.update(evaluate_runs(params, names, ts, device, res, progress))
     mask_only = trained_baselines(params)
     evaluate_baselines(params, mask_only, ts, device, res, progress)
-    priors = prior_masks(ts, params.model.resolution)
+    priors = prior_masks(ts, params.model.resolution, cache_dir)
     res["segmentation"].update({name: ts.seg_entry(m) for name, m in priors.items()})
     hi_masks = {n: res["masks"][n] for n in names + mask_only}
     sup_masks = supervised_bound(params, ts, device)
@@ -397,7 +405,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
         examples["supervised"] = {"m": sup_masks[:k].clone()}
         hi_masks["supervised"] = sup_masks
     res["collapse"]["true"] = collapse_stats(ts.split.mask)
-    res["segmentation_128"], res["paired_128"] = segmentation_at(params, hi_masks)
+    res["segmentation_128"], res["paired_128"] = segmentation_at(params, hi_masks, cache_dir=cache_dir)
     x, mask = ts.split.x, ts.split.mask
     telea_true = baselines.telea_inpaint(x, mask)
     res["inpainting"]["telea_true_mask"] = metrics.hole_metrics(telea_true, ts.split.clean, ts.hole, with_n=False)
@@ -408,7 +416,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     # realism of ŷ against the real object images x, and of x̂ against the real backgrounds y (variants only: the
     # warm start's ŷ is its plain paste)
     inception = metrics.InceptionFeatures(device=device)
-    real_x, real_y = Realism(params, x, inception), Realism(params, ts.y, None)
+    real_x, real_y = Realism(params, x, inception, cache_dir), Realism(params, ts.y, None)
     for name in variants:
         res["realism"][name] = real_x(res["y_hat"][name])
         res["realism_bg"][name] = real_y(res["x_hat"][name])

@@ -34,14 +34,16 @@ def build(params: config.Params, log=print) -> dict:
     return build_unseen(data_root(), params.data.build, params.eval.limit or COUNT, log)
 
 
-def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
+def evaluate_unseen(params: config.Params, progress: bool = True,
+                    cache_dir: str | Path | None = "cache/unseen") -> tuple:
     """IoU (± SE clustered by animal) of the box priors and every evaluated run on the unseen photos, with the
-    masks of each run (for the notebook's figure). Writes reports/unseen.json."""
+    masks of each run (for the notebook's figure). Writes reports/unseen.json. The box priors' masks are kept in
+    `cache_dir` (seigan.cache)."""
     device = config.torch_device(params.train.device)
     on_unseen = dataclasses.replace(params, data=dataclasses.replace(params.data, root=str(data_root())))
     ts = evaluate.load_test(on_unseen)
     size = params.model.resolution
-    priors = evaluate.prior_masks(ts, size)
+    priors = evaluate.prior_masks(ts, size, cache_dir)
     table = {name: ts.seg_entry(m) for name, m in priors.items()}
     masks = {}
     sup_masks = evaluate.supervised_bound(params, ts, device)
@@ -56,7 +58,7 @@ def evaluate_unseen(params: config.Params, progress: bool = True) -> tuple:
         table[name] = {**ts.seg_entry(masks[name]), "soft": metrics.mask_stats(masks[name])["soft"]}
         if progress:
             print(f"{name}: unseen IoU {table[name]['iou']:.3f} ± {table[name]['iou_se']:.3f}")
-    table_128, paired_128 = evaluate.segmentation_at(on_unseen, masks)
+    table_128, paired_128 = evaluate.segmentation_at(on_unseen, masks, cache_dir=cache_dir)
     result = {"n": len(ts.split.x), "animals": len(set(ts.groups)), "unseen": table, "unseen_128": table_128,
               "paired": ts.versus_priors(masks, priors), "paired_128": paired_128}
     atomic.save_json(results_file(), result)

@@ -70,6 +70,11 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
             assert set(table[name]) == {"iou", "iou_se"} and 0 <= table[name]["iou"] <= 1, name
     assert {"iou", "iou_se"} == set(metrics["paired_128"]["full-grabcut"]) == set(unseen["paired_128"]["full-grabcut"])
     assert (repo / "checkpoints/supervised/seg.pt").is_file() and (repo / "reports/supervised/val.csv").is_file()
+    # what depends only on the images is kept by content between runs of its stage (seigan.cache)
+    kept = lambda stage: sorted(p.name.split("-")[0] for p in (repo / "cache" / stage).glob("*.pt"))  # noqa: E731
+    size = PARAMS["profiles"]["tiny"]["model"]["resolution"]
+    assert kept("evaluate") == ["inception_real", "priors_128px", f"priors_{size}px"]
+    assert kept("unseen") == ["priors_128px", f"priors_{size}px"]
     per_image = (repo / "reports/eval/per_image.csv").read_text().splitlines()
     assert len(per_image) == 1 + 16 and "full.enh_psnr" in per_image[0] and "animal" in per_image[0]
     for fig in ("docs/overview.png", "docs/img/cli_example.png"):  # README's figures come from this run
@@ -133,7 +138,7 @@ def test_evaluate_without_true_swaps_or_a_supervised_bound(repo, tmp_path):
     code = ("import dataclasses; from seigan import config, evaluate; p = config.load(profile='tiny'); "
             f"p = dataclasses.replace(p, data=dataclasses.replace(p.data, root={str(data)!r}), "
             "eval=dataclasses.replace(p.eval, supervised_steps=0, limit=8)); "
-            f"m = evaluate.evaluate(p, out_dir={str(tmp_path / 'out')!r}, progress=False); "
+            f"m = evaluate.evaluate(p, out_dir={str(tmp_path / 'out')!r}, progress=False, cache_dir=None); "
             "assert m['enhancement'] == {} and m['segmentation']['full']['iou'] >= 0 and 'full' in m['realism']; "
             "assert 'supervised' not in m['segmentation']")
     res = run(f"{sys.executable} -c \"{code}\"", repo)
