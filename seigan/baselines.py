@@ -14,8 +14,6 @@ from seigan import networks
 from seigan.config import ModelConfig, TrainConfig
 from seigan.data.layout import to_uint8
 
-OPENCV = cv2.__version__  # GrabCut's results depend on it (seigan.cache keys them by it)
-
 
 def box_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
     """(N, 1, size, size) masks of the filled boxes (x0, y0, x1, y1; exclusive ends)."""

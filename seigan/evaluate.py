@@ -14,6 +14,7 @@ from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import torch
@@ -147,6 +148,12 @@ def light_from(out: dict, ts: TestSet) -> dict:
 
 
 # -- realism ---------------------------------------------------------------------------------------------------
+def inception_settings() -> dict:
+    """What the Inception features depend on besides the images and seigan/metrics.py (seigan.cache's key)."""
+    path = metrics.inception_file()
+    return {"weights": path.name, "bytes": path.stat().st_size, "torch": torch.__version__}
+
+
 class Realism:
     """C2ST (over `eval.c2st_seeds` classifier seeds) and, given an Inception network, KID (with its spread over
     subsets) of generated images against a set of real ones; the real Inception features are computed once.
@@ -156,7 +163,7 @@ class Realism:
     def __init__(self, params: config.Params, real: torch.Tensor, inception: metrics.InceptionFeatures | None,
                  cache_dir: str | Path | None = None):
         self.params, self.real, self.inception = params, real, inception
-        self.real_feats = cache.reuse(cache_dir, "inception_real", [real], inception.settings(),
+        self.real_feats = cache.reuse(cache_dir, "inception_real", [real], inception_settings(),
                                       [cache.source(metrics)], lambda: inception(real)) if inception else None
 
     def _score(self, a, b, fa, fb) -> dict:
@@ -313,7 +320,7 @@ def prior_masks(ts: TestSet, size: int, cache_dir: str | Path | None = None) -> 
     """Segmentations that need no learning, given the same image and box as SEIGAN (kept in `cache_dir`: GrabCut
     on every image is most of the cost, and it changes only with the images, the boxes or seigan/baselines.py)."""
     return cache.reuse(cache_dir, f"priors_{size}px", [ts.split.x, torch.as_tensor(ts.split.boxes)],
-                       {"size": size, "opencv": baselines.OPENCV}, [cache.source(baselines)],
+                       {"size": size, "opencv": cv2.__version__}, [cache.source(baselines)],
                        lambda: {"box": baselines.box_masks(ts.split.boxes, size),
                                 "ellipse": baselines.ellipse_masks(ts.split.boxes, size),
                                 "grabcut": baselines.grabcut_masks(ts.split.x, ts.split.boxes)})

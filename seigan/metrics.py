@@ -169,12 +169,8 @@ class InceptionFeatures:
     """TF-FID InceptionV3 pool3 (2048-d) as TorchScript: RGB in [-1, 1] resized bilinearly to 299."""
 
     def __init__(self, path: Path | None = None, device="cpu"):
-        self.device, self.path = device, Path(path or inception_file())
-        self.net = torch.jit.load(str(self.path), map_location=device).eval()
-
-    def settings(self) -> dict:
-        """What the features depend on besides the images (seigan.cache keys them by it)."""
-        return {"weights": self.path.name, "bytes": self.path.stat().st_size, "torch": torch.__version__}
+        self.device = device
+        self.net = torch.jit.load(str(path or inception_file()), map_location=device).eval()
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, batch: int = 16) -> torch.Tensor:
