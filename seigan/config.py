@@ -197,7 +197,7 @@ class WarmupConfig(Checked):
     `objective` for `steps` and hands the networks in `hands_on` to every variant. steps 0: no warm start."""
     SECTION = "warmup"
     MINIMA: typing.ClassVar[dict] = {"steps": 0, "seg_lr_scale": 0}
-    steps: int = 1500
+    steps: int = 1800
     lr: float = 5e-4               # the variants use train.lr
     seg_lr_scale: float = 2.0      # G_seg's learning rate / lr in the warm start
     decay_start: float = 1.0       # as train.decay_start; 1.0 keeps the learning rate constant

@@ -44,9 +44,9 @@ def departures(params: config.Params) -> list:
         ("Harmonisation of x", f"colour matching {b.colour_match:g}, {b.feather:g} px feathered alpha, contact "
          f"shadow {b.shadow:g}", "makes x look natural so that the naive paste z differs from x in a learnable way"),
         (f"Resolution / width (profile {params.profile})", f"{m.resolution} px, ngf {m.ngf}, ndf {m.ndf}, "
-         f"{m.n_blocks} residual blocks, batch {t.batch_size}", "the CPU default must run the whole pipeline in "
-         "about 30 min on 2 CPU cores (31 on the faster host type since the baseline's stage); params.yaml's gpu "
-         "profile sets the paper's scale"),
+         f"{m.n_blocks} residual blocks, batch {t.batch_size}", "the CPU default must run the whole pipeline on 2 CPU "
+         "cores within the project's time budget (28 min on the faster host type, docs/performance.md); params.yaml's "
+         "gpu profile sets the paper's scale"),
         ("Training schedule", warm, "trained from scratch with every loss, every variant's mask stayed grey "
          "(docs/learning.md); a curriculum is a paper detail we add. All variants share the warm start, so their "
          "masks differ only by what each variant's own phase changes"),
@@ -113,7 +113,7 @@ def departures(params: config.Params) -> list:
          "more distinct views for the discriminators from the training images"),
         ("Ablations run", ", ".join(ran) + (f"; {', '.join(declared)} declared but not run by default" if declared
                                             else ""),
-         "the CPU budget of 30 min; `dvc exp run -S variants.<name>.run=true` runs one"),
+         "the CPU time budget; `dvc exp run -S variants.<name>.run=true` runs one"),
         ("Cut-and-paste baseline (claim b)", f"Remez et al.'s game with this project's G_seg, paste shift and mask "
          f"priors: D_obj alone teaches the mask, from scratch, {params.cut_and_paste.steps or w.steps} steps at the warm "
          "start's settings" + ("; D_obj also learns the backgrounds y as fake" if params.cut_and_paste.objectless_fake
