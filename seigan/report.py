@@ -45,7 +45,7 @@ def departures(params: config.Params) -> list:
          f"shadow {b.shadow:g}", "makes x look natural so that the naive paste z differs from x in a learnable way"),
         (f"Resolution / width (profile {params.profile})", f"{m.resolution} px, ngf {m.ngf}, ndf {m.ndf}, "
          f"{m.n_blocks} residual blocks, batch {t.batch_size}", "the CPU default must run the whole pipeline on 2 CPU "
-         "cores within the project's time budget (28 min on the faster host type, docs/performance.md); params.yaml's "
+         "cores within the project's time budget (about 30 min on the faster host type, docs/performance.md); params.yaml's "
          "gpu profile sets the paper's scale"),
         ("Training schedule", warm, "trained from scratch with every loss, every variant's mask stayed grey "
          "(docs/learning.md); a curriculum is a paper detail we add. All variants share the warm start, so their "
