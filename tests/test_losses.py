@@ -52,6 +52,24 @@ def test_vgg_is_frozen_eval_and_ten_layers(vgg):
     assert [f.shape[1] for f in feats] == [64, 64, 128, 128, 256, 256, 256, 512, 512, 512]
 
 
+def test_feature_only_texture_loss_runs_five_layers_and_gives_the_same_value(vgg):
+    """Without the Gram term the loss needs VGG's first five layers only (60% of the work is in the other five): it
+    must run no more, and give exactly what the whole stack gives."""
+    g = torch.Generator().manual_seed(0)
+    fake, real = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1, torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    ran = []
+    hooks = [stage.register_forward_hook(lambda *_: ran.append(1)) for stage in vgg.stages]
+    texture = losses.TextureLoss(vgg)
+    feature, gram = texture(fake, real, with_gram=False)
+    assert len(ran) == 2 * 5 and gram.item() == 0
+    ran.clear()
+    full_feature, full_gram = texture(fake, real, with_gram=True)
+    assert len(ran) == 2 * 10 and full_gram.item() > 0
+    for h in hooks:
+        h.remove()
+    assert torch.equal(feature, full_feature)
+
+
 def test_vgg_caffe_normalisation(vgg):
     # a mid-grey RGB image (0 in [-1,1]) is 127.5 in 0..255, minus the BGR means
     x = torch.zeros(1, 3, 1, 1)
