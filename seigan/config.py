@@ -110,6 +110,7 @@ class ModelConfig(Checked):
 class LossConfig(Checked):
     """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
     SECTION = "loss"
+    MINIMA: typing.ClassVar[dict] = {"enh_jitter_gain": 0, "enh_jitter_shift": 0}
     adv_obj: float = 1.0
     adv_bg: float = 6.0            # the inpainting adversary asks the mask to cover the whole object
     rec_bg: float = 10.0           # L1, y_hathat vs y
@@ -127,6 +128,8 @@ class LossConfig(Checked):
                                                               # D_obj, D_bg and the priors
     hole_rec: float = 10.0         # L1 in a hole cut from a real background y (the shape of x's thresholded mask)
     enh_restore: float = 10.0      # L1: G_enh gives x back from x with its object's colours jittered
+    enh_jitter_gain: float = 0.3   # that jitter: a gain per channel in 1 +- this
+    enh_jitter_shift: float = 0.3  # and a shift per channel in +- this (images in [-1, 1])
 
 
 @dataclass

@@ -95,11 +95,13 @@ BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every"
 
 
 # Settings only G_enh reads.
-ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale", "enh_ema_ramp")}
+ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale", "enh_ema_ramp"),
+                 "loss": ("enh_jitter_gain", "enh_jitter_shift")}
 
 # Settings added after runs were trained, with the value that does what was done before them: at that value they stay
 # out of a run's identity, so that adding a setting retrains nothing that was trained without it.
 ADDED = {"train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0},
+         "loss": {"enh_jitter_gain": 0.3, "enh_jitter_shift": 0.3},
          "objective": {"inpainting": True, "objectless_fake": False}}
 
 
@@ -122,21 +124,21 @@ class Run:
         """Everything that determines the run, as stored in its checkpoints. The warm start it starts from enters
         by its hash, so a changed warm start retrains every variant; G_enh's settings do not enter a run without
         G_enh (the warm start, no_enhancement), so changing them does not retrain it."""
-        model, train = config.as_dict(self.model), config.as_dict(self.train)
-        for key, neutral in ADDED["train"].items():
-            if train[key] == neutral:
-                train.pop(key)
+        model, train, loss = config.as_dict(self.model), config.as_dict(self.train), config.as_dict(self.loss)
+        for section, values in (("train", train), ("loss", loss)):
+            for key, neutral in ADDED[section].items():
+                if values[key] == neutral:
+                    values.pop(key)
         if not self.objective.enhancement:
-            for key in ENHANCER_ONLY["model"]:
-                model.pop(key)
-            for key in ENHANCER_ONLY["train"]:
-                train.pop(key, None)
+            for section, values in (("model", model), ("train", train), ("loss", loss)):
+                for key in ENHANCER_ONLY[section]:
+                    values.pop(key, None)
         objective = config.as_dict(self.objective)
         for key, neutral in ADDED["objective"].items():  # SEIGAN's value stays out of the identities trained before
             if objective[key] == neutral:
                 objective.pop(key)
         out = {"name": self.name, "objective": objective,
-               "model": model, "loss": config.as_dict(self.loss), "train": train, "data_root": self.data_root,
+               "model": model, "loss": loss, "train": train, "data_root": self.data_root,
                "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
         if self.data_id is not None:  # a checkpoint trained on other data (same path, rebuilt) is not resumed
             out["data"] = self.data_id

@@ -146,6 +146,24 @@ def test_g_enh_is_called_in_full(make_model):
     assert len(calls) == 4  # first pass, second pass, identity, restoring a colour-jittered x (loss.enh_restore)
 
 
+def test_the_colour_jitter_g_enh_restores_is_the_one_params_set(make_model):
+    """`loss.enh_jitter_gain` and `enh_jitter_shift` set the change G_enh learns to undo: none at 0 and 0 (its input
+    is x itself), inside the object only and within the shift's reach otherwise."""
+    x, y = images(2), images(2, seed=1)
+    for gain, shift in ((0.0, 0.0), (0.0, 0.6)):
+        model = make_model("full", loss={"enh_jitter_gain": gain, "enh_jitter_shift": shift})
+        seen = []
+        model.enh.register_forward_hook(lambda mod, args, out: seen.append(args))
+        model.step(x, y)
+        z, _, _, obj, _ = seen[-1]  # the last call: restoring the jittered x (loss.enh_restore)
+        moved = ((z - x).abs() * obj).amax(dim=(1, 2, 3))
+        if shift == 0:
+            assert torch.equal(z, x)
+        else:
+            assert torch.equal(z * (1 - obj), x * (1 - obj)) and (moved > 0).all() and (moved <= shift + 1e-6).all()
+            assert moved.max() > 0.3  # beyond the former fixed shift of 0.3 for some image and channel
+
+
 def test_no_identity_drops_only_the_identity_term(make_model):
     full = make_model("full").step(images(2), images(2, seed=1))
     rec = make_model("no_identity").step(images(2), images(2, seed=1))

@@ -58,15 +58,19 @@ def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_r
     was (so checkpoints trained before it still resume and hand on); any other value is another run."""
     import dataclasses
     p = config.load()
-    neutral_params = dataclasses.replace(p, train=dataclasses.replace(p.train, **runs.ADDED["train"]))
-    for key, neutral in runs.ADDED["train"].items():
-        before = runs.get(neutral_params, "warmup").config()
-        assert key not in before["train"] and key not in runs.get(neutral_params, "full").config()["train"]
-        changed = 10 if neutral is None else neutral * 2 + 1
-        other = dataclasses.replace(neutral_params, train=dataclasses.replace(neutral_params.train, **{key: changed}))
-        enhancer_only = key in runs.ENHANCER_ONLY["train"]  # a run without G_enh never reads it
-        assert (runs.get(other, "warmup").hash != runs.get(neutral_params, "warmup").hash) != enhancer_only, key
-        assert runs.get(other, "full").hash != runs.get(neutral_params, "full").hash, key
+    neutral_params = dataclasses.replace(p, **{section: dataclasses.replace(getattr(p, section), **added)
+                                               for section, added in runs.ADDED.items() if section != "objective"})
+    for section in ("train", "loss"):
+        for key, neutral in runs.ADDED[section].items():
+            before = runs.get(neutral_params, "warmup").config()
+            assert key not in before[section] and key not in runs.get(neutral_params, "full").config()[section]
+            changed = 10 if neutral is None else neutral * 2 + 1
+            other = dataclasses.replace(neutral_params, **{section: dataclasses.replace(
+                getattr(neutral_params, section), **{key: changed})})
+            enhancer_only = key.startswith("enh_")  # only G_enh reads these: a run without G_enh is the same run
+            for name in ("warmup", "no_enhancement"):
+                assert (runs.get(other, name).hash != runs.get(neutral_params, name).hash) != enhancer_only, key
+            assert runs.get(other, "full").hash != runs.get(neutral_params, "full").hash, key
 
 
 def test_the_warm_starts_seg_rate_is_its_own_and_enters_only_its_identity_when_changed():
