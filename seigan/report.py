@@ -82,7 +82,8 @@ def departures(params: config.Params) -> list:
         ("Up-sampling in G_enh/G_inp", "bilinear x2 then a 3x3 convolution" if m.upsample == "bilinear"
          else "transposed convolutions (CycleGAN)", "transposed convolutions drew a dot grid in the holes"),
         ("Self-supervised pixel losses", f"hole_rec {lo.hole_rec:g}: G_inp fills an object-shaped hole cut from a "
-         f"real background; enh_restore {lo.enh_restore:g}: G_enh undoes a random colour change of the object in x",
+         f"real background; enh_restore {lo.enh_restore:g}: G_enh undoes a random colour change of the object in x "
+         f"(a gain in 1 ± {lo.enh_jitter_gain:g} and a shift in ± {lo.enh_jitter_shift:g} per channel)",
          "not in the paper; without them G_inp lost to Telea by 3-5 dB and G_enh had no signal towards a better "
          "composite (LaMa's and PIH's recipes, from unpaired data only)"),
         ("Weights used for inference", f"moving average of each generator's weights (decay {t.ema:g} per step), "
