@@ -129,7 +129,7 @@ class LossConfig(Checked):
     hole_rec: float = 10.0         # L1 in a hole cut from a real background y (the shape of x's thresholded mask)
     enh_restore: float = 10.0      # L1: G_enh gives x back from x with its object's colours jittered
     enh_jitter_gain: float = 0.3   # that jitter: a gain per channel in 1 +- this
-    enh_jitter_shift: float = 0.3  # and a shift per channel in +- this (images in [-1, 1])
+    enh_jitter_shift: float = 0.6  # and a shift per channel in +- this (images in [-1, 1]; 0.3 until 2026-12-07)
 
 
 @dataclass

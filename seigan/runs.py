@@ -217,10 +217,12 @@ def config_hash(cfg: dict) -> str:
 
 
 def build_model(cfg: dict, with_texture: bool = True) -> SEIGAN:
-    """A SEIGAN from a run config (as stored in checkpoints)."""
+    """A SEIGAN from a run config (as stored in checkpoints). A setting of `ADDED` missing there was at its neutral
+    value (Run.config leaves it out), not at today's default."""
+    loss, train = ({**ADDED[s], **cfg[s]} for s in ("loss", "train"))
     return SEIGAN(config.from_dict(config.ModelConfig, cfg["model"], "model"),
-                  config.from_dict(config.LossConfig, cfg["loss"], "loss"),
-                  config.from_dict(config.TrainConfig, cfg["train"], "train"),
+                  config.from_dict(config.LossConfig, loss, "loss"),
+                  config.from_dict(config.TrainConfig, train, "train"),
                   config.from_dict(config.Objective, cfg["objective"], f"{cfg['name']}.objective"),
                   with_texture=with_texture)
 

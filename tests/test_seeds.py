@@ -117,3 +117,17 @@ def test_the_cut_and_paste_baseline_is_the_warm_starts_settings_without_inpainti
     assert cp.data_id == plan[runs.WARMUP].data_id
     for name, r in plan.items():
         assert ("inpainting" in r.config()["objective"]) == (name == runs.CUT_AND_PASTE), name
+
+
+def test_a_checkpoint_without_an_added_setting_is_rebuilt_at_its_neutral_value():
+    """A run trained before a setting existed stores no value for it (Run.config leaves the neutral value out); the
+    model rebuilt from that checkpoint's config must hold the neutral value, not today's default."""
+    import dataclasses
+    p = config.load()
+    neutral = dataclasses.replace(p, loss=dataclasses.replace(p.loss, **runs.ADDED["loss"]),
+                                  train=dataclasses.replace(p.train, **runs.ADDED["train"]))
+    cfg = runs.get(neutral, "full").config()
+    assert "enh_jitter_shift" not in cfg["loss"] and "enh_ema_ramp" not in cfg["train"]
+    model = runs.build_model(cfg, with_texture=False)
+    assert model.cfg_loss.enh_jitter_shift == runs.ADDED["loss"]["enh_jitter_shift"] != p.loss.enh_jitter_shift
+    assert model.cfg_train.enh_ema_ramp == runs.ADDED["train"]["enh_ema_ramp"] != p.train.enh_ema_ramp
