@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from seigan import atomic, config
+from seigan import atomic, config, paths
 from seigan.paths import resolve
 
 TRAIN = 3  # exit status: train this variant (the stage's papermill runs)
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
         return 2
     if variant.run:
         return TRAIN
-    summary = write_outputs(args.variant, params.train.steps, resolve("checkpoints") / args.variant,
-                            resolve("reports") / "train" / args.variant)
+    summary = write_outputs(args.variant, params.train.steps, paths.checkpoint_dir(args.variant),
+                            paths.train_log_dir(args.variant))
     write_notebook(args.variant, summary, Path(args.notebook))
     print(f"{args.variant}: declared, not run (outputs and {args.notebook} written without a kernel)")
     return 0

@@ -37,3 +37,18 @@ def resolve(path: str | os.PathLike) -> Path:
     """A params path relative to the repository root (absolute paths pass through)."""
     p = Path(path).expanduser()
     return p if p.is_absolute() else repo_root() / p
+
+
+def reports_dir() -> Path:
+    """reports/: metrics.json, eval/, train/, data/, notebooks/ and the rendered report."""
+    return resolve("reports")
+
+
+def checkpoint_dir(name: str) -> Path:
+    """checkpoints/<name>: last.pt of a variant (or of the warm start)."""
+    return resolve("checkpoints") / name
+
+
+def train_log_dir(name: str) -> Path:
+    """reports/train/<name>: losses.csv, val.csv and summary.json, read by `dvc plots` and the report."""
+    return reports_dir() / "train" / name

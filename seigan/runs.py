@@ -3,7 +3,8 @@ identity (its config and hash), how a trained model is rebuilt from its checkpoi
 path.
 
 Training, evaluation, the study kit, the notebooks and every command line ask this module; no other file spells
-`checkpoints/...` or `reports/...`.
+`checkpoints/...` or `reports/...` (the three folder functions live in seigan.paths, which imports no torch, so
+that `seigan.declared` can use them without loading it; they are this module's API too).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from seigan import atomic, config
 from seigan.data.layout import Split, load_split
 from seigan.model import SEIGAN
-from seigan.paths import resolve
+from seigan.paths import checkpoint_dir, reports_dir, resolve, train_log_dir  # noqa: F401 (this module's API)
 
 # The shared warm start's name: its stage, checkpoint folder and report folder (params.yaml's `warmup` section).
 WARMUP = "warmup"
@@ -25,23 +26,8 @@ CUT_AND_PASTE = "cut_and_paste"
 
 
 # -- paths ---------------------------------------------------------------------------------------------------
-def checkpoint_dir(name: str) -> Path:
-    """checkpoints/<name>: last.pt of a variant (or of the warm start)."""
-    return resolve("checkpoints") / name
-
-
 def last_checkpoint(name: str) -> Path:
     return checkpoint_dir(name) / "last.pt"
-
-
-def reports_dir() -> Path:
-    """reports/: metrics.json, eval/, train/, data/, notebooks/ and the rendered report."""
-    return resolve("reports")
-
-
-def train_log_dir(name: str) -> Path:
-    """reports/train/<name>: losses.csv, val.csv and summary.json, read by `dvc plots` and the report."""
-    return reports_dir() / "train" / name
 
 
 def metrics_file(reports: str | Path | None = None) -> Path:
