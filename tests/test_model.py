@@ -255,14 +255,16 @@ def test_d_lr_scale_sets_the_discriminators_rate(make_model):
 
 def test_overfit_one_batch_lowers_reconstruction(make_model):
     torch.manual_seed(0)
-    model = make_model("full", model={"ngf": 8}, train={"steps": 80, "decay_start": 1.0})
+    model = make_model("full", model={"ngf": 8}, train={"steps": 120, "decay_start": 1.0})
     # smooth images (upsampled 4x4 noise): white noise cannot pass any encoder-decoder bottleneck
     x = torch.nn.functional.interpolate(images(2, 4, seed=3), size=32, mode="bilinear", align_corners=False)
     y = torch.nn.functional.interpolate(images(2, 4, seed=4), size=32, mode="bilinear", align_corners=False)
-    recs = [model.step(x, y) for _ in range(80)]  # 0.57 of the first ten by then
+    recs = [model.step(x, y) for _ in range(120)]
     first = sum(r["rec_bg"] + r["rec_obj"] for r in recs[:10]) / 10
     last = sum(r["rec_bg"] + r["rec_obj"] for r in recs[-10:]) / 10
-    assert last < 0.7 * first, (first, last)  # without the reconstruction losses: 0.82
+    # 0.66-0.67 of the first ten with one or two threads; without the reconstruction losses 0.81-0.83. At 80 steps
+    # (the test until 2026-12-07) one thread gave 0.73 against a bar of 0.7: the thread count must not decide it
+    assert last < 0.74 * first, (first, last)
 
 
 def test_twenty_steps_at_64px_stay_finite(make_model):
