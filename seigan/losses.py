@@ -174,17 +174,20 @@ def load_vgg(path: str | None = None) -> VGGFeatures:
 class TextureLoss(nn.Module):
     """Feature L1 on VGG layers 1-5 and Gram L1 on layers 6-10 (the paper does not say which distance where)."""
 
+    FEATURE_LAYERS = 5  # the first five layers: the feature term; the rest: the Gram term
+
     def __init__(self, vgg: VGGFeatures):
         super().__init__()
         self.vgg = vgg
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor, with_gram: bool = True):
-        layers = None if with_gram else 5
+        k = self.FEATURE_LAYERS
+        layers = None if with_gram else k  # a feature-only call need not run the Gram layers
         ff, fr = self.vgg(fake, layers), self.vgg(real.detach(), layers)
-        feature = sum(relative_l1(a, b) for a, b in zip(ff[:5], fr[:5])) / 5
+        feature = sum(relative_l1(a, b) for a, b in zip(ff[:k], fr[:k])) / k
         if not with_gram:
             return feature, fake.new_zeros(())
-        gram_d = sum(relative_l1(gram(a), gram(b)) for a, b in zip(ff[5:], fr[5:])) / 5
+        gram_d = sum(relative_l1(gram(a), gram(b)) for a, b in zip(ff[k:], fr[k:])) / (len(ff) - k)
         return feature, gram_d
 
 

@@ -110,21 +110,17 @@ class Run:
         """Everything that determines the run, as stored in its checkpoints. The warm start it starts from enters
         by its hash, so a changed warm start retrains every variant; G_enh's settings do not enter a run without
         G_enh (the warm start, no_enhancement), so changing them does not retrain it."""
-        model, train, loss = config.as_dict(self.model), config.as_dict(self.train), config.as_dict(self.loss)
-        for section, values in (("train", train), ("loss", loss)):
-            for key, neutral in ADDED[section].items():
-                if values[key] == neutral:
-                    values.pop(key)
+        parts = {"objective": config.as_dict(self.objective), "model": config.as_dict(self.model),
+                 "loss": config.as_dict(self.loss), "train": config.as_dict(self.train)}
+        for section, added in ADDED.items():  # at its neutral value a setting stays out of the identities trained before
+            for key, neutral in added.items():
+                if parts[section][key] == neutral:
+                    parts[section].pop(key)
         if not self.objective.enhancement:
-            for section, values in (("model", model), ("train", train), ("loss", loss)):
-                for key in ENHANCER_ONLY[section]:
-                    values.pop(key, None)
-        objective = config.as_dict(self.objective)
-        for key, neutral in ADDED["objective"].items():  # SEIGAN's value stays out of the identities trained before
-            if objective[key] == neutral:
-                objective.pop(key)
-        out = {"name": self.name, "objective": objective,
-               "model": model, "loss": loss, "train": train, "data_root": self.data_root,
+            for section, keys in ENHANCER_ONLY.items():
+                for key in keys:
+                    parts[section].pop(key, None)
+        out = {"name": self.name, **parts, "data_root": self.data_root,
                "start_from": self.start_from.hash if self.start_from else None, "inherits": list(self.inherits)}
         if self.data_id is not None:  # a checkpoint trained on other data (same path, rebuilt) is not resumed
             out["data"] = self.data_id
@@ -205,10 +201,10 @@ def config_hash(cfg: dict) -> str:
 def build_model(cfg: dict, with_texture: bool = True) -> SEIGAN:
     """A SEIGAN from a run config (as stored in checkpoints). A setting of `ADDED` missing there was at its neutral
     value (Run.config leaves it out), not at today's default."""
-    loss, train = ({**ADDED[s], **cfg[s]} for s in ("loss", "train"))
+    cfg = {**cfg, **{section: {**added, **cfg[section]} for section, added in ADDED.items()}}
     return SEIGAN(config.from_dict(config.ModelConfig, cfg["model"], "model"),
-                  config.from_dict(config.LossConfig, loss, "loss"),
-                  config.from_dict(config.TrainConfig, train, "train"),
+                  config.from_dict(config.LossConfig, cfg["loss"], "loss"),
+                  config.from_dict(config.TrainConfig, cfg["train"], "train"),
                   config.from_dict(config.Objective, cfg["objective"], f"{cfg['name']}.objective"),
                   with_texture=with_texture)
 
