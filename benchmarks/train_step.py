@@ -63,7 +63,7 @@ def measure(params: config.Params, variant: str, steps: int, device, vgg, label:
     train.fast_path(model, tc)
     if ctx.active:  # as training under torchrun: one DistributedDataParallel per network
         distributed.wrap(model, device)
-    stream = batches.loader(data, tc, device, itertools.count(1))  # the training loop's loader
+    stream = batches.loader(data, tc, device, itertools.count(1), with_boxes=model.uses_boxes)  # the training loop's loader
 
     def sync():
         if device.type == "cuda":

@@ -43,18 +43,31 @@ def random_flip(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(f[:, None, None, None], images.flip(3), images)
 
 
+def box_maps(boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 1, size, size): 1 inside each box (x0, y0, x1, y1 in pixels, exclusive ends), 0 outside."""
+    r = torch.arange(size, dtype=boxes.dtype)
+    cols = (r >= boxes[:, 0, None]) & (r < boxes[:, 2, None])
+    rows = (r >= boxes[:, 1, None]) & (r < boxes[:, 3, None])
+    return (rows[:, :, None] & cols[:, None, :]).to(torch.float32)[:, None]
+
+
 def sample_batch(xs: torch.Tensor, ys: torch.Tensor, batch: int, gen: torch.Generator, flip: bool,
-                 zoom: float = 0.0) -> tuple:
+                 zoom: float = 0.0, boxes: torch.Tensor | None = None) -> tuple:
     """`batch` objects from `xs` and backgrounds from `ys`, drawn independently (the data are unpaired), then
-    augmented. The images may sit on any device; `gen` draws on the CPU."""
+    augmented; with `boxes` (box_maps of xs) also each x's box, flipped and zoomed with it: (x, y, box). The
+    images may sit on any device; `gen` draws on the CPU."""
     ix = torch.randint(len(xs), (batch,), generator=gen)
     iy = torch.randint(len(ys), (batch,), generator=gen)
     x, y = xs[ix.to(xs.device)], ys[iy.to(ys.device)]
+    if boxes is not None:  # a fourth channel of x, so that it moves with x (each channel is resampled alone)
+        x = torch.cat([x, boxes[ix.to(boxes.device)]], 1)
     if flip:
         x, y = random_flip(x, gen), random_flip(y, gen)
     if zoom > 0:
         x, y = random_zoom(x, zoom, gen), random_zoom(y, zoom, gen)
-    return x, y
+    if boxes is None:
+        return x, y
+    return x[:, :3].contiguous(), y, (x[:, 3:] >= 0.5).to(x.dtype)
 
 
 def shard(data: Split, rank: int, world: int) -> Split:
@@ -69,12 +82,13 @@ def shard(data: Split, rank: int, world: int) -> Split:
 class StepBatches(torch.utils.data.Dataset):
     """Map-style: item k is batch k (the loader's sampler lists the steps), so workers can make any of them."""
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, tc: TrainConfig, rank: int):
-        self.x, self.y, self.tc, self.rank = x, y, tc, rank
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, tc: TrainConfig, rank: int,
+                 boxes: torch.Tensor | None = None):
+        self.x, self.y, self.tc, self.rank, self.boxes = x, y, tc, rank, boxes
 
     def __getitem__(self, step: int) -> tuple:
         gen = step_generator(self.tc.seed, self.rank, step)
-        return sample_batch(self.x, self.y, self.tc.batch_size, gen, self.tc.flip, self.tc.zoom)
+        return sample_batch(self.x, self.y, self.tc.batch_size, gen, self.tc.flip, self.tc.zoom, self.boxes)
 
 
 def keep_on_device(tc: TrainConfig, nbytes: int, device: torch.device) -> bool:
@@ -92,17 +106,21 @@ def to_device(t: torch.Tensor, device, tc: TrainConfig) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last) if tc.channels_last else t
 
 
-def loader(data: Split, tc: TrainConfig, device: torch.device, steps: Iterable[int], rank: int = 0) -> Iterator:
-    """(x, y) on `device` for each step in `steps`. Images on the device: drawn there, in this process. Images in
-    host memory: drawn by `train.workers` worker processes (0 = this process), in pinned memory on a GPU."""
+def loader(data: Split, tc: TrainConfig, device: torch.device, steps: Iterable[int], rank: int = 0,
+           with_boxes: bool = False) -> Iterator:
+    """(x, y), or (x, y, box) `with_boxes`, on `device` for each step in `steps`. Images on the device: drawn there,
+    in this process. Images in host memory: drawn by `train.workers` worker processes (0 = this process), in pinned
+    memory on a GPU."""
     x, y = data.x, data.y
+    boxes = box_maps(data.boxes, x.shape[-1]) if with_boxes else None
     on_device = keep_on_device(tc, x.nbytes + y.nbytes, device)
     if on_device:
         x, y = x.to(device), y.to(device)
+        boxes = None if boxes is None else boxes.to(device)
     workers = 0 if on_device else tc.workers
     batches = torch.utils.data.DataLoader(
-        StepBatches(x, y, tc, rank), batch_size=None, sampler=steps, num_workers=workers,
+        StepBatches(x, y, tc, rank, boxes), batch_size=None, sampler=steps, num_workers=workers,
         pin_memory=device.type == "cuda" and not on_device, persistent_workers=workers > 0,
         generator=torch.Generator())  # the loader's own seed draw leaves torch's global generator alone
-    for xb, yb in batches:
-        yield to_device(xb, device, tc), to_device(yb, device, tc)
+    for batch in batches:
+        yield tuple(to_device(t, device, tc) for t in batch)

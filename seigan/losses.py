@@ -201,3 +201,22 @@ def binarization(m: torch.Tensor) -> torch.Tensor:
     """mean(min(m, 1 - m)): zero for a hard mask, largest for grey. Unlike m(1 - m) its gradient does not
     vanish at m = 0.5, where an undecided mask sits (PerturbGAN, ILSGAN, Labels4Free use this form)."""
     return torch.minimum(m, 1 - m).mean()
+
+
+def outside_box(m: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
+    """Each mask's mean outside its object's box (`box`: 1 inside, 0 outside): the object lies inside its box, so
+    any mask there is background taken along."""
+    out = 1 - box
+    return ((m * out).sum(dim=(1, 2, 3)) / out.sum(dim=(1, 2, 3)).clamp(min=1)).mean()
+
+
+def box_tightness(m: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
+    """A box is tight: every row and every column crossing it holds some of the object (Hsu et al., NeurIPS 2019).
+    mean(1 - the mask's maximum) over the box's rows and columns, the two averaged; it asks the mask to reach the
+    box's four sides, against the paste adversary's pull inwards."""
+    inside = m * box
+    terms = []
+    for dim in (3, 2):  # rows (maximum over x), then columns (maximum over y)
+        peak, crosses = inside.amax(dim=dim), box.amax(dim=dim)
+        terms.append(((1 - peak) * crosses).sum() / crosses.sum().clamp(min=1))
+    return (terms[0] + terms[1]) / 2

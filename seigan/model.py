@@ -234,8 +234,14 @@ class SEIGAN(nn.Module):
                               align_corners=False)
         return moved[:, :3] + (1 - moved[:, 3:]) * y
 
-    def generator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
-        """Named, unweighted generator losses (zeros for switched-off terms are left out)."""
+    @property
+    def uses_boxes(self) -> bool:
+        """Whether a loss reads x's box (then training batches carry it)."""
+        return self.cfg_loss.box_outside > 0 or self.cfg_loss.box_tight > 0
+
+    def generator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> dict:
+        """Named, unweighted generator losses (zeros for switched-off terms are left out); `box`: x's box as a map
+        (1 inside), needed when `uses_boxes`."""
         v, c = self.variant, self.cfg_loss
         lo, fakes = {}, self.fakes(out)
         if fakes["d_bg"]:
@@ -269,6 +275,13 @@ class SEIGAN(nn.Module):
             lo["mask_area"] = L.mask_area_prior(out["m"], c.area_min, c.area_max)
         if c.binarize > 0:
             lo["binarize"] = L.binarization(out["m"])
+        if self.uses_boxes:
+            if box is None:
+                raise ValueError("loss.box_outside / loss.box_tight need each object's box: the batch has none")
+            if c.box_outside > 0:
+                lo["box_outside"] = L.outside_box(out["m"], box)
+            if c.box_tight > 0:
+                lo["box_tight"] = L.box_tightness(out["m"], box)
         return lo
 
     def weight(self, name: str) -> float:
@@ -295,13 +308,13 @@ class SEIGAN(nn.Module):
         return torch.autocast(x.device.type, dtype=torch.bfloat16,
                               enabled=self.cfg_train.amp and x.device.type == "cuda")
 
-    def generator_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple:
+    def generator_step(self, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> tuple:
         """Update G_seg, G_enh and G_inp; the discriminators are frozen so no gradient accumulates in them.
         Returns the forward outputs (detached) and the named losses with their weighted total."""
         with self.frozen_discriminators():
             with self.autocast(x):
                 out = self(x, y)
-                lo = self.generator_losses(out, x, y)
+                lo = self.generator_losses(out, x, y, box)
                 lo["g_total"] = sum(self.weight(k) * val for k, val in lo.items())
             self.opt_g.zero_grad(set_to_none=True)
             lo["g_total"].backward()
@@ -317,10 +330,11 @@ class SEIGAN(nn.Module):
         self.opt_d.step()
         return ld
 
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        """One optimisation step of generators then discriminators; returns named float losses."""
+    def step(self, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> dict:
+        """One optimisation step of generators then discriminators; returns named float losses. `box`: x's box as
+        a map, for the box losses."""
         self.train()
-        out, lo = self.generator_step(x, y)
+        out, lo = self.generator_step(x, y, box)
         ld = self.discriminator_step(out, x, y)
         self.sched_g.step()
         self.sched_d.step()

@@ -65,6 +65,13 @@ def departures(params: config.Params) -> list:
          f"{lo.binarize_ramp} steps) and {lo.binarize:g} in the variants; per-image area hinges "
          f"[{lo.area_min:g}, {lo.area_max:g}] weight {lo.mask_area:g}", "the paper thresholds nothing and names no "
          "prior; these are PerturbGAN / Labels4Free's"),
+        *([("The box in a loss", f"the mask's mean outside x's box (weight {lo.box_outside:g}) and the box's "
+            f"tightness: every row and column of the box holds some mask (weight {lo.box_tight:g}; Hsu et al. 2019), "
+            "in the warm start and the baseline alike; G_seg never sees the box",
+            "the paper uses the box only to crop x, so that the object fills its crop; here the object sits anywhere "
+            "in a crop at 45-85% of its side, and without the box the adversaries left the mask at half the animal "
+            "with a fifth of it outside the box (docs/learning.md)")]
+          if lo.box_outside > 0 or lo.box_tight > 0 else []),
         ("Loss weights", f"adv_obj {lo.adv_obj:g}, adv_bg {lo.adv_bg:g}, L1 reconstruction {lo.rec_bg:g} / "
          f"{lo.rec_obj:g}, VGG {lo.vgg_feature:g} + {lo.vgg_gram:g}, identity {full.identity_weight:g}",
          "CycleGAN magnitudes (paper: not given); a larger adv_bg keeps the mask from shrinking below the object"),

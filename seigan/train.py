@@ -65,7 +65,7 @@ def steps(model: SEIGAN, data: Split, tc: config.TrainConfig, device, numbers, r
     step), take one optimisation step and yield (step, losses, seconds of the step). benchmarks/train_step.py builds
     its model with `make_model` and draws from the same loader, but times the batch draw and the step apart."""
     numbers, for_loader = itertools.tee(numbers)  # the loader's sampler reads the step numbers too
-    stream = batches.loader(data, tc, device, for_loader, rank)
+    stream = batches.loader(data, tc, device, for_loader, rank, with_boxes=model.uses_boxes)
     for step in numbers:
         t0 = time.perf_counter()
         rec = model.step(*next(stream))

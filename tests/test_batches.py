@@ -69,3 +69,22 @@ def test_images_stay_in_host_memory_on_the_cpu():
 def test_bad_loader_settings_are_one_line(over, message):
     with pytest.raises(config.ConfigError, match=message):
         draw([1], **over)
+
+
+def test_boxes_travel_with_their_objects_and_leave_the_images_unchanged():
+    """`with_boxes`: each x comes with its box as a map, flipped and zoomed with x (the box losses read it), and the
+    images drawn are the ones drawn without boxes."""
+    data = split()
+    data.boxes = torch.tensor([[2.0, 4.0, 9.0, 12.0]] * len(data.x))
+    data.x[:] = 0
+    data.x[:, :, 4:12, 2:9] = 1  # every object fills its box exactly
+    for over in ({"flip": False, "zoom": 0.0}, {}):
+        plain = list(batches.loader(data, settings(**over), torch.device("cpu"), [1, 2]))
+        boxed = list(batches.loader(data, settings(**over), torch.device("cpu"), [1, 2], with_boxes=True))
+        for (x0, y0), (x1, y1, box) in zip(plain, boxed):
+            assert torch.equal(x0, x1) and torch.equal(y0, y1) and box.shape == (4, 1, 16, 16)
+            inside = (x1[:, :1] >= 0.5).float()
+            assert (inside == box).float().mean() > 0.97  # the box lies where the object went
+    assert torch.equal(batches.box_maps(torch.tensor([[1.0, 2.0, 3.0, 4.0]]), 5)[0, 0],
+                       torch.tensor([[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0]],
+                                    dtype=torch.float32))

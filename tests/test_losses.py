@@ -112,3 +112,27 @@ def test_region_l1_divides_by_the_region_and_jitter_stays_in_it():
     jittered = losses.jitter_colours(x, region, torch.Generator().manual_seed(0))
     assert torch.equal(jittered * (1 - region), x * (1 - region)) and not torch.equal(jittered, x)
     assert jittered.min() >= -1 and jittered.max() <= 1
+
+
+def test_outside_box_is_the_masks_mean_outside_each_box():
+    box = torch.zeros(2, 1, 4, 4)
+    box[:, :, 1:3, 1:3] = 1  # 4 pixels inside, 12 outside
+    m = torch.zeros(2, 1, 4, 4)
+    m[0] = box[0]  # all inside: nothing to pay
+    m[1, :, 0, :] = 1  # the top row, outside: 4 of 12 outside pixels
+    assert losses.outside_box(m, box).item() == pytest.approx((0 + 4 / 12) / 2)
+
+
+def test_box_tightness_asks_every_row_and_column_of_the_box_to_hold_mask():
+    box = torch.zeros(1, 1, 5, 5)
+    box[:, :, 1:4, 0:4] = 1  # rows 1-3, columns 0-3
+    full_diagonal = torch.zeros(1, 1, 5, 5)
+    full_diagonal[0, 0, 1, 0] = full_diagonal[0, 0, 2, 1] = full_diagonal[0, 0, 3, 2] = 1
+    full_diagonal[0, 0, 3, 3] = 1  # each of the 3 rows and 4 columns holds a 1
+    assert losses.box_tightness(full_diagonal, box).item() == 0
+    one_row = torch.zeros(1, 1, 5, 5)
+    one_row[0, 0, 2, 0:4] = 1  # every column reached, one row of three
+    assert losses.box_tightness(one_row, box).item() == pytest.approx((2 / 3 + 0) / 2)
+    outside = torch.zeros(1, 1, 5, 5)
+    outside[0, 0, 0, :] = outside[0, 0, :, 4] = 1  # mask only outside the box counts for nothing
+    assert losses.box_tightness(outside, box).item() == 1

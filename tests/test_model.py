@@ -349,3 +349,23 @@ def test_g_enhs_average_ramps_up_and_the_others_keep_the_plain_decay(make_model)
     assert model.average_decay("enh") == 0.995
     plain = make_model("full", train={"enh_ema_ramp": 0, "ema": 0.995})
     assert plain.average_decay("enh") == 0.995
+
+
+def test_the_box_losses_read_the_batches_box_and_reach_only_g_seg(make_model):
+    """With `loss.box_outside` / `box_tight` the step takes x's box and logs both terms; without a box it says so
+    in one line. A mask everywhere pays outside, and the two terms' gradient reaches G_seg alone."""
+    x, y = images(2), images(2, seed=1)
+    box = torch.zeros(2, 1, *x.shape[-2:])
+    box[:, :, 8:24, 8:24] = 1
+    model = make_model("full", loss={"box_outside": 1.0, "box_tight": 1.0})
+    assert model.uses_boxes and not make_model("full").uses_boxes
+    rec = model.step(x, y, box)
+    assert {"box_outside", "box_tight"} <= set(rec) and rec["box_outside"] > 0
+    with pytest.raises(ValueError, match="box"):
+        model.step(x, y)
+    out = model(x, y)
+    lo = model.generator_losses(out, x, y, box)
+    model.zero_grad(set_to_none=True)
+    (lo["box_outside"] + lo["box_tight"]).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.seg.parameters())
+    assert all(p.grad is None for p in model.inp.parameters())
