@@ -130,8 +130,8 @@ class LossConfig(Checked):
     enh_restore: float = 10.0      # L1: G_enh gives x back from x with its object's colours jittered
     enh_jitter_gain: float = 0.3   # that jitter: a gain per channel in 1 +- this
     enh_jitter_shift: float = 0.6  # and a shift per channel in +- this (images in [-1, 1]; 0.3 until 2026-12-07)
-    box_outside: float = 0.0       # mean of m outside x's box (the box is the data's only supervision; 0 = unused)
-    box_tight: float = 0.0         # every row and column of the box holds some mask: mean(1 - max m) over them
+    box_outside: float = 5.0       # mean of m outside x's box (the box is the data's only supervision; 0 = unused)
+    box_tight: float = 5.0         # every row and column of the box holds some mask: mean(1 - max m) over them
 
 
 @dataclass
