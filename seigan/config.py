@@ -133,6 +133,11 @@ class LossConfig(Checked):
     box_outside: float = 5.0       # mean of m outside x's box (the box is the data's only supervision; 0 = unused)
     box_tight: float = 5.0         # every row and column of the box holds some mask: mean(1 - max m) over them
 
+    @property
+    def uses_boxes(self) -> bool:
+        """Whether a loss reads x's box (then training batches carry it, and the report names the departure)."""
+        return self.box_outside > 0 or self.box_tight > 0
+
 
 @dataclass
 class TrainConfig(Checked):

@@ -237,7 +237,7 @@ class SEIGAN(nn.Module):
     @property
     def uses_boxes(self) -> bool:
         """Whether a loss reads x's box (then training batches carry it)."""
-        return self.cfg_loss.box_outside > 0 or self.cfg_loss.box_tight > 0
+        return self.cfg_loss.uses_boxes
 
     def generator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> dict:
         """Named, unweighted generator losses (zeros for switched-off terms are left out); `box`: x's box as a map

@@ -71,7 +71,7 @@ def departures(params: config.Params) -> list:
             "the paper uses the box only to crop x, so that the object fills its crop; here the object sits anywhere "
             "in a crop at 45-85% of its side, and without the box the adversaries left the mask at half the animal "
             "with a fifth of it outside the box (docs/learning.md)")]
-          if lo.box_outside > 0 or lo.box_tight > 0 else []),
+          if lo.uses_boxes else []),
         ("Loss weights", f"adv_obj {lo.adv_obj:g}, adv_bg {lo.adv_bg:g}, L1 reconstruction {lo.rec_bg:g} / "
          f"{lo.rec_obj:g}, VGG {lo.vgg_feature:g} + {lo.vgg_gram:g}, identity {full.identity_weight:g}",
          "CycleGAN magnitudes (paper: not given); a larger adv_bg keeps the mask from shrinking below the object"),
