@@ -110,7 +110,8 @@ class ModelConfig(Checked):
 class LossConfig(Checked):
     """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
     SECTION = "loss"
-    MINIMA: typing.ClassVar[dict] = {"enh_jitter_gain": 0, "enh_jitter_shift": 0, "box_outside": 0, "box_tight": 0}
+    MINIMA: typing.ClassVar[dict] = {"enh_jitter_gain": 0, "enh_jitter_shift": 0, "box_outside": 0, "box_tight": 0,
+                                     "adv_colour": 0}
     adv_obj: float = 1.0
     adv_bg: float = 6.0            # the inpainting adversary asks the mask to cover the whole object
     rec_bg: float = 10.0           # L1, y_hathat vs y
@@ -130,6 +131,9 @@ class LossConfig(Checked):
     enh_restore: float = 10.0      # L1: G_enh gives x back from x with its object's colours jittered
     enh_jitter_gain: float = 0.3   # that jitter: a gain per channel in 1 +- this
     enh_jitter_shift: float = 0.6  # and a shift per channel in +- this (images in [-1, 1]; 0.3 until 2026-12-07)
+    enh_jitter: Literal["uniform", "transfer"] = "transfer"  # uniform: that gain and shift | transfer: the object's
+                                   # colour statistics moved part of the way to another background's (a paste's change)
+    adv_colour: float = 1.0        # D_col (the object's colours against its ring's) judging ŷ, for G_enh; 0 = no D_col
     box_outside: float = 5.0       # mean of m outside x's box (the box is the data's only supervision; 0 = unused)
     box_tight: float = 5.0         # every row and column of the box holds some mask: mean(1 - max m) over them
 

@@ -52,6 +52,26 @@ def jitter_colours(x: torch.Tensor, region: torch.Tensor, gen: torch.Generator, 
     return region * moved + (1 - region) * x
 
 
+def transfer_colours(x: torch.Tensor, region: torch.Tensor, donor: torch.Tensor, gen: torch.Generator,
+                     strength: float = 1.0) -> torch.Tensor:
+    """x with its object (`region`) recoloured as if it had been harmonised to another scene: each channel's mean and
+    spread inside the region moved by a random fraction t in [0, strength] of the way from its own surroundings'
+    (outside the region) to the `donor` image's (a real background). A paste changes an object in just this way, if
+    harmonisation moves an object's statistics towards its surroundings' (G_enh's premise); synthetic harmonisation
+    sets make their composites by such colour transfer (iHarmony4: Cong et al., CVPR 2020). x and donor in [-1, 1]."""
+    def stats(img, w):
+        n = w.sum((2, 3), keepdim=True).clamp_min(1.0)
+        mean = (w * img).sum((2, 3), keepdim=True) / n
+        return mean, ((w * (img - mean) ** 2).sum((2, 3), keepdim=True) / n + 1e-4).sqrt()
+    mu_o, sd_o = stats(x, region)
+    mu_s, sd_s = stats(x, 1 - region)
+    mu_d, sd_d = stats(donor, torch.ones_like(region))
+    t = strength * torch.rand(x.shape[0], 1, 1, 1, generator=gen).to(x)
+    mu_t, sd_t = mu_o + t * (mu_d - mu_s), (sd_o + t * (sd_d - sd_s)).clamp_min(1e-2)
+    moved = ((x - mu_o) / sd_o * sd_t + mu_t).clamp(-1, 1)
+    return region * moved + (1 - region) * x
+
+
 def relative_l1(fake: torch.Tensor, real: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """L1 divided by the mean magnitude of the real activations: the same scale for any VGG and layer
     (Caffe-style weights see 0..255 inputs, torchvision's see normalised ones)."""

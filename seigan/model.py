@@ -17,7 +17,7 @@ from seigan.config import LossConfig, ModelConfig, Objective, TrainConfig
 from seigan.pool import ImagePool
 
 
-NETWORKS = ("seg", "enh", "inp", "d_bg", "d_obj")
+NETWORKS = ("seg", "enh", "inp", "d_bg", "d_obj", "d_col")
 GENERATORS = ("seg", "enh", "inp")
 AVERAGED = tuple(f"{g}_avg" for g in GENERATORS)  # the generators' moving averages (train.ema), used for inference
 
@@ -64,6 +64,7 @@ class SEIGAN(nn.Module):
             self.d_bg = networks.make_disc(model)
             self.d_obj = networks.make_disc(model)
             self.enh = networks.make_enh(model) if variant.enhancement else None
+            self.d_col = networks.make_colour_disc(model) if variant.enhancement and loss.adv_colour > 0 else None
         if not variant.inpainting:  # the cut-and-paste baseline: built above so that D_obj starts as in SEIGAN
             self.inp = self.d_bg = None
         needs_vgg = with_texture and variant.second_pass and (
@@ -78,7 +79,11 @@ class SEIGAN(nn.Module):
         enh_group = [{"params": list(self.enh.parameters()), "lr": train.lr * train.enh_lr_scale}] if self.enh else []
         inp_group = [{"params": list(self.inp.parameters())}] if self.inp else []
         self.opt_g = torch.optim.Adam(seg_group + inp_group + enh_group, lr=train.lr, betas=betas)
-        self.opt_d = torch.optim.Adam([p for d in self.discriminators() for p in d.parameters()],
+        # D_col learns at G_enh's rate (train.enh_lr_scale): at the others' it barely moved in a variant's 100 steps
+        d_col_group = [{"params": list(self.d_col.parameters()), "lr": train.lr * train.d_lr_scale * train.enh_lr_scale}] \
+            if self.d_col is not None else []
+        self.opt_d = torch.optim.Adam([{"params": [p for d in (self.d_bg, self.d_obj) if d is not None
+                                                   for p in d.parameters()]}] + d_col_group,
                                       lr=train.lr * train.d_lr_scale, betas=betas)
         decay = linear_decay(train.steps, train.decay_start)
         self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay)
@@ -123,7 +128,7 @@ class SEIGAN(nn.Module):
         return [n for n in (self.seg, self.enh, self.inp) if n is not None]
 
     def discriminators(self) -> list:
-        return [d for d in (self.d_bg, self.d_obj) if d is not None]
+        return [d for d in (self.d_bg, self.d_obj, self.d_col) if d is not None]
 
     def for_inference(self, name: str) -> nn.Module | None:
         """The generator inference uses: its moving average when `train.ema` > 0, else the trained one."""
@@ -252,6 +257,8 @@ class SEIGAN(nn.Module):
         out["d_obj_z"] = scores[0].detach().float().mean()
         if v.enhancement:
             out["d_obj_y_hat"] = scores[1].detach().float().mean()
+        if self.d_col is not None:  # ŷ's object against its new surroundings, in the mask's region
+            lo["adv_colour"] = L.lsgan_g(self.d_col(out["y_hat"], self.mask_for_others(out["m"])))
         if "y_hathat" in out:
             lo["rec_bg"] = L.l1(out["y_hathat"], y)
             lo["rec_obj"] = L.l1(out["x_hathat"], x)
@@ -269,7 +276,8 @@ class SEIGAN(nn.Module):
             lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y, hole), hole, y), y, hole)
         if v.enhancement and c.enh_restore > 0:  # G_enh learns to harmonise: undo a colour jitter of x's object
             obj = hard_hole(out["m"].detach()).to(x.dtype)
-            jittered = L.jitter_colours(x, obj, self.aug_rng, c.enh_jitter_gain, c.enh_jitter_shift)
+            jittered = L.transfer_colours(x, obj, y, self.aug_rng) if c.enh_jitter == "transfer" else \
+                L.jitter_colours(x, obj, self.aug_rng, c.enh_jitter_gain, c.enh_jitter_shift)
             lo["enh_restore"] = L.region_l1(self.enh(jittered, jittered, jittered, obj, self.noise(x)), x, obj)
         if c.mask_area > 0:
             lo["mask_area"] = L.mask_area_prior(out["m"], c.area_min, c.area_max)
@@ -301,6 +309,8 @@ class SEIGAN(nn.Module):
         if fakes["d_bg"]:
             fake_bg = self.pool_bg.query(torch.cat(fakes["d_bg"], 0))
             lo["d_bg"] = L.lsgan_d(self.d_bg(y), self.d_bg(fake_bg))
+        if self.d_col is not None:  # real: x with its own mask; fake: ŷ, x's object at the same place on y
+            lo["d_col"] = L.lsgan_d(self.d_col(x, out["m"]), self.d_col(out["y_hat"], out["m"]))
         return lo
 
     def autocast(self, x: torch.Tensor):

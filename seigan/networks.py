@@ -234,6 +234,25 @@ class ColourEnhanceNet(nn.Module):
         return z + m * change  # exactly z while the last layer is zero
 
 
+class ColourDiscriminator(nn.Module):
+    """D_col: judges an image by how its object's colours relate to its surroundings', the cue a paste breaks and a
+    PatchGAN, seeing 48-px patches one at a time, hardly weighs. From the mean and spread of each channel inside the
+    mask (thresholded at 0.5) and in a ring around it (1/8 of the side), an MLP scores real (1) or fake (0): the
+    adversary's view of G_enh's own inputs (`loss.adv_colour`; 0 = not built)."""
+
+    def __init__(self, hidden: int = 64):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(12, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+                                 nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+
+    def forward(self, img: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        hard = (m >= 0.5).to(img.dtype)
+        px = max(2, img.shape[-1] // 8)
+        ring = (nn.functional.max_pool2d(hard, 2 * px + 1, stride=1, padding=px) - hard).clamp(0, 1)
+        stats = [s for r in (hard, ring) for s in masked_stats(img, r)]
+        return self.mlp(torch.cat(stats, 1))
+
+
 class InpaintNet(nn.Module):
     """G_inp: ((1-m)*x, m) -> x_hat, the background with the hole filled."""
 
@@ -293,3 +312,7 @@ def make_inp(cfg: ModelConfig) -> InpaintNet:
 
 def make_disc(cfg: ModelConfig) -> PatchDiscriminator:
     return init_weights(PatchDiscriminator(3, cfg.ndf, cfg.d_layers, cfg.norm), cfg.init)
+
+
+def make_colour_disc(cfg: ModelConfig) -> ColourDiscriminator:
+    return ColourDiscriminator()

@@ -24,7 +24,7 @@ import sys
 import torch
 import yaml
 
-from seigan import config, evaluate, metrics, runs, train
+from seigan import config, evaluate, metrics, realism, runs, train
 
 
 def apply_overrides(raw: dict, sets: list) -> dict:
@@ -36,6 +36,19 @@ def apply_overrides(raw: dict, sets: list) -> dict:
             node = node.setdefault(p, {})
         node[leaf] = yaml.safe_load(value)
     return raw
+
+
+def colour_columns(out: dict, val_set: evaluate.TestSet, test: realism.ColourTest | None) -> dict:
+    """With G_enh: the colour test (seigan.realism) of ŷ and of the plain paste z against the real validation images,
+    and their per-image paired difference (negative: G_enh brought ŷ closer to real than the paste); and of ŷ made
+    with the true mask (G_enh where the mask is not in its way)."""
+    if test is None:
+        return {}
+    acc_y, acc_z = test.per_image(out["y_hat"]), test.per_image(out["z"])
+    d = metrics.paired(acc_y, acc_z, val_set.groups)
+    return {"colour_acc": round(float(acc_y.mean()), 3), "colour_acc_paste": round(float(acc_z.mean()), 3),
+            "colour_diff": round(d["diff"], 3), "colour_diff_se": round(d["se"], 3),
+            "colour_acc_true_mask": round(float(test.per_image(out["y_hat_true_mask"]).mean()), 3)}
 
 
 def main(argv=None) -> int:
@@ -73,6 +86,7 @@ def main(argv=None) -> int:
     if args.init:  # the step count goes on from the checkpoint's (the binarisation ramp)
         train.load_networks(model, args.init, run.inherits or None)
     train.fast_path(model, run.train)
+    colour = realism.ColourTest(val.x, val_set.hole, val_set.groups) if model.enh is not None else None
     t_eval, train_s = 0.0, 0.0
     budget = args.minutes * 60
     for step, _, took in train.steps(model, data, run.train, device, itertools.count(1)):
@@ -88,6 +102,7 @@ def main(argv=None) -> int:
                                **{k: round(v, 4) for k, v in metrics.mask_stats(masks).items()},
                                **{k: None if light[k] is None else round(light[k], 3)
                                   for k in ("enh_psnr", "enh_diff_psnr", "hole_psnr", "hole_psnr_true")},
+                               **colour_columns(out, val_set, colour),
                                "s_per_step": round(train_s / step, 4), "device": device.type})
             print(line, flush=True)
             if args.out:

@@ -114,6 +114,22 @@ def test_region_l1_divides_by_the_region_and_jitter_stays_in_it():
     assert jittered.min() >= -1 and jittered.max() <= 1
 
 
+def test_transfer_colours_moves_the_objects_statistics_towards_the_donors_and_nothing_else():
+    x = torch.rand(4, 3, 8, 8) * 0.4 - 0.6  # dark scenes, colours well inside [-1, 1]
+    region = torch.zeros(4, 1, 8, 8)
+    region[..., 2:6, 2:6] = 1
+    donor = torch.rand(4, 3, 8, 8) * 0.4 + 0.2  # a brighter background
+    moved = losses.transfer_colours(x, region, donor, torch.Generator().manual_seed(0))
+    assert torch.equal(moved * (1 - region), x * (1 - region))  # the surroundings are left as they were
+    inside = lambda img: (img * region).sum((2, 3)) / region.sum((2, 3))  # noqa: E731
+    shift, gap = inside(moved) - inside(x), donor.mean((2, 3)) - (x * (1 - region)).sum((2, 3)) / (1 - region).sum((2, 3))
+    frac = shift / gap  # each image's t: the same for its three channels, in [0, 1]
+    assert (frac >= 0).all() and (frac <= 1 + 1e-5).all() and (frac.std(1) < 1e-4).all()
+    assert (frac.mean(1) > 0.01).any()
+    still = losses.transfer_colours(x, region, donor, torch.Generator().manual_seed(0), strength=0.0)
+    assert torch.allclose(still, x, atol=1e-5)  # t = 0: the identity
+
+
 def test_outside_box_is_the_masks_mean_outside_each_box():
     box = torch.zeros(2, 1, 4, 4)
     box[:, :, 1:3, 1:3] = 1  # 4 pixels inside, 12 outside

@@ -151,7 +151,7 @@ def test_the_colour_jitter_g_enh_restores_is_the_one_params_set(make_model):
     is x itself), inside the object only and within the shift's reach otherwise."""
     x, y = images(2), images(2, seed=1)
     for gain, shift in ((0.0, 0.0), (0.0, 0.6)):
-        model = make_model("full", loss={"enh_jitter_gain": gain, "enh_jitter_shift": shift})
+        model = make_model("full", loss={"enh_jitter_gain": gain, "enh_jitter_shift": shift, "enh_jitter": "uniform"})
         seen = []
         model.enh.register_forward_hook(lambda mod, args, out: seen.append(args))
         model.step(x, y)
@@ -196,6 +196,38 @@ def test_same_seed_same_losses(make_model):
 
 def test_other_seed_other_losses(make_model):
     assert run_steps(make_model("full")) != run_steps(make_model("full", train={"seed": 1}))
+
+
+def test_the_transfer_jitter_recolours_xs_object_towards_the_batchs_background(make_model):
+    """`loss.enh_jitter: transfer`: the x G_enh restores has its object's colours moved towards y's (the batch's
+    background), the rest of x untouched."""
+    x, y = images(2) * 0.3 - 0.5, images(2, seed=1) * 0.3 + 0.5  # a dark x, a bright y: every move is upwards
+    model = make_model("full", loss={"enh_jitter": "transfer"})
+    seen = []
+    model.enh.register_forward_hook(lambda mod, args, out: seen.append(args))
+    model.step(x, y)
+    z, _, _, obj, _ = seen[-1]
+    assert torch.equal(z * (1 - obj), x * (1 - obj))
+    inside = lambda img: (img * obj).sum((2, 3)) / obj.sum((2, 3)).clamp_min(1)  # noqa: E731
+    assert (inside(z) >= inside(x) - 1e-6).all() and (inside(z) > inside(x) + 1e-3).any()
+
+
+def test_the_colour_discriminator_judges_y_hat_and_teaches_g_enh(make_model):
+    """`loss.adv_colour` > 0 builds D_col: it learns in the discriminators' step (real x against ŷ), its loss reaches
+    G_enh, and it is saved with the model; at 0 there is none."""
+    assert make_model("full", loss={"adv_colour": 0.0}).d_col is None
+    assert make_model("no_enhancement", loss={"adv_colour": 1.0}).d_col is None
+    model = make_model("full", loss={"adv_colour": 1.0, "enh_restore": 0.0})
+    before = [p.clone() for p in model.d_col.parameters()]
+    record = model.step(images(2), images(2, seed=1))
+    assert record["adv_colour"] > 0 and record["d_col"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.d_col.parameters()))
+    out = model(images(2), images(2, seed=1))
+    loss = model.generator_losses(out, images(2), images(2, seed=1))["adv_colour"]
+    model.opt_g.zero_grad()
+    loss.backward()
+    assert model.enh.mlp[-1].weight.grad.abs().sum() > 0
+    assert "d_col" in model.full_state()["nets"]
 
 
 def test_checkpoint_roundtrip_gives_identical_next_step(make_model, tmp_path):
