@@ -130,21 +130,39 @@ def scores(out: dict, ts: TestSet) -> dict:
     return res
 
 
-def light_metrics(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
+def light_metrics(model: SEIGAN, ts: TestSet, params: config.Params, device,
+                  colour: realism.ColourTest | None = None) -> dict:
     """The per-seed numbers of `python -m seigan.seeds` (and the probe's): IoU, soft share, enhancement and
-    inpainting PSNR."""
-    return light_from(outputs(model, ts, params, device), ts)
+    inpainting PSNR, and with a `colour` test the realism of ŷ."""
+    return light_from(outputs(model, ts, params, device), ts, colour)
 
 
-def light_from(out: dict, ts: TestSet) -> dict:
+def light_from(out: dict, ts: TestSet, colour: realism.ColourTest | None = None) -> dict:
     """`light_metrics` of already computed `outputs`."""
     s = scores(out, ts)
     enh, inp = ts.has_swap and "enh_psnr" in s, "hole_psnr" in s
-    return {"iou": float(s["iou"].mean()), "soft": metrics.mask_stats(out["m"])["soft"],
-            "enh_psnr": float(s["enh_psnr"].mean()) if enh else None,
-            "enh_diff_psnr": float((s["enh_psnr"] - s["paste_psnr"]).mean()) if enh else None,
-            "hole_psnr": float(np.nanmean(s["hole_psnr"])) if inp else None,
-            "hole_psnr_true": float(np.nanmean(s["hole_psnr_true"])) if inp else None}
+    light = {"iou": float(s["iou"].mean()), "soft": metrics.mask_stats(out["m"])["soft"],
+             "enh_psnr": float(s["enh_psnr"].mean()) if enh else None,
+             "enh_diff_psnr": float((s["enh_psnr"] - s["paste_psnr"]).mean()) if enh else None,
+             "hole_psnr": float(np.nanmean(s["hole_psnr"])) if inp else None,
+             "hole_psnr_true": float(np.nanmean(s["hole_psnr_true"])) if inp else None}
+    if colour is not None:
+        c = colour_scores(out, ts, colour)
+        light.update(colour_acc=c["colour_acc"], colour_diff=c.get("colour_diff"))
+    return light
+
+
+def colour_scores(out: dict, ts: TestSet, test: realism.ColourTest) -> dict:
+    """The colour test (seigan.realism) of ŷ; with G_enh also of the plain paste z of the same mask, their per-image
+    paired difference (negative: G_enh brought ŷ closer to real than its paste) and of ŷ made with the true mask."""
+    acc_y = test.per_image(out["y_hat"])
+    res = {"colour_acc": float(acc_y.mean())}
+    if "y_hat_true_mask" in out:  # a run with G_enh
+        acc_z = test.per_image(out["z"])
+        d = metrics.paired(acc_y, acc_z, ts.groups)
+        res.update(colour_acc_paste=float(acc_z.mean()), colour_diff=d["diff"], colour_diff_se=d["se"],
+                   colour_acc_true_mask=float(test.per_image(out["y_hat_true_mask"]).mean()))
+    return res
 
 
 # -- realism ---------------------------------------------------------------------------------------------------
@@ -186,17 +204,22 @@ def colour_realism(params: config.Params, ts: TestSet, variants: list, ceiling: 
     """The colour two-sample test (seigan.realism) of each variant's ŷ against the real object images, beside its two
     power checks (real against real, the plain paste with the true mask), the true swap and the colour `ceiling` with
     the true mask; per image into res["per_image"], so that two variants are compared per image
-    (`paired.<a>-<b>.realism`)."""
+    (`paired.<a>-<b>.realism`); and per variant the colour ceiling pasted with its own mask (`colour_acc_ceiling`):
+    how close to real any colour transform could bring ŷ with that mask."""
     test = realism.ColourTest(ts.split.x, ts.hole, ts.groups, params.eval.c2st_seeds, params.train.seed)
     res["realism"]["real_vs_real"].update(prefixed(test.real_vs_real()))
     res["realism"]["paste_true_mask"].update(prefixed(test(ts.paste_true)[0]))
+    fitted = None
     if ts.has_swap:  # the target, and the colour ceiling with the true mask: both must score near real
         res["realism"]["true_swap"] = prefixed(test(ts.split.swap)[0])
         res["realism"]["colour_ceiling"] = prefixed(test(ceiling)[0])
+        fitted = enhancement.fitted_colours(ts.split.x, ts.split.swap, ts.hole)
     for name in variants:
         entry, per_image = test(res["y_hat"][name])
         res["realism"][name].update(prefixed(entry))
         res["per_image"][name]["realism"] = per_image
+        if fitted is not None:  # the most a colour transform could show with this run's own mask
+            res["realism"][name]["colour_acc_ceiling"] = test(paste(res["masks"][name], fitted, ts.y))[0]["acc"]
         if name in res["y_hat_true_mask"]:  # G_enh's ŷ where the mask is not in its way
             res["realism"][name]["colour_acc_true_mask"] = test(res["y_hat_true_mask"][name])[0]["acc"]
 

@@ -39,16 +39,9 @@ def apply_overrides(raw: dict, sets: list) -> dict:
 
 
 def colour_columns(out: dict, val_set: evaluate.TestSet, test: realism.ColourTest | None) -> dict:
-    """With G_enh: the colour test (seigan.realism) of ŷ and of the plain paste z against the real validation images,
-    and their per-image paired difference (negative: G_enh brought ŷ closer to real than the paste); and of ŷ made
-    with the true mask (G_enh where the mask is not in its way)."""
-    if test is None:
-        return {}
-    acc_y, acc_z = test.per_image(out["y_hat"]), test.per_image(out["z"])
-    d = metrics.paired(acc_y, acc_z, val_set.groups)
-    return {"colour_acc": round(float(acc_y.mean()), 3), "colour_acc_paste": round(float(acc_z.mean()), 3),
-            "colour_diff": round(d["diff"], 3), "colour_diff_se": round(d["se"], 3),
-            "colour_acc_true_mask": round(float(test.per_image(out["y_hat_true_mask"]).mean()), 3)}
+    """With G_enh: the colour test of ŷ, of its paste z, their paired difference and ŷ with the true mask
+    (`evaluate.colour_scores`), rounded."""
+    return {k: round(v, 3) for k, v in evaluate.colour_scores(out, val_set, test).items()} if test else {}
 
 
 def main(argv=None) -> int:

@@ -50,6 +50,7 @@ def test_smoke_repro_writes_every_output_and_leaves_status_clean(repo):
         assert metrics["enhancement"][v]["diff_psnr"] == 0
     for name in [*TRAINED, "paste_true_mask", "real_vs_real"]:
         with_enh = {"colour_acc_true_mask"} if name in TRAINED and PARAMS["variants"][name]["enhancement"] else set()
+        with_enh |= {"colour_acc_ceiling"} if name in TRAINED else set()  # the colour ceiling with its own mask
         assert set(metrics["realism"][name]) == {"c2st_acc", "c2st_sd", "kid", "kid_sd", "colour_acc",
                                                  "colour_acc_se", *with_enh}, name
     assert set(metrics["realism"]["true_swap"]) == {"colour_acc", "colour_acc_se"}
@@ -163,8 +164,12 @@ def test_seeds_command_reuses_the_pipelines_seed_and_trains_the_others(repo):
         assert (repo / f"checkpoints_seeds/1/{name}/last.pt").is_file()
         for s in ("0", "1"):
             assert set(seeds["runs"][s][name]) == {"iou", "soft", "enh_psnr", "enh_diff_psnr", "hole_psnr",
-                                                   "hole_psnr_true"}
+                                                   "hole_psnr_true", "colour_acc", "colour_diff"}
         assert seeds["summary"][name]["iou"]["sd"] is not None
     assert seeds["machine"]["1"]["device"] and seeds["machine"]["1"]["profile"] == "tiny"
+    # the seeds' colour test is the evaluation's: seed 0's full reads as reports/metrics.json
+    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    assert seeds["runs"]["0"]["full"]["colour_acc"] == metrics["realism"]["full"]["colour_acc"]
+    assert seeds["runs"]["0"]["full"]["colour_diff"] is not None and seeds["runs"]["0"]["no_enhancement"]["colour_diff"] is None
     # another seed is another run
     assert seeds["runs"]["1"]["full"]["iou"] != seeds["runs"]["0"]["full"]["iou"]
