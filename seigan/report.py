@@ -90,9 +90,16 @@ def departures(params: config.Params) -> list:
          else "transposed convolutions (CycleGAN)", "transposed convolutions drew a dot grid in the holes"),
         ("Self-supervised pixel losses", f"hole_rec {lo.hole_rec:g}: G_inp fills an object-shaped hole cut from a "
          f"real background; enh_restore {lo.enh_restore:g}: G_enh undoes a random colour change of the object in x "
-         f"(a gain in 1 ± {lo.enh_jitter_gain:g} and a shift in ± {lo.enh_jitter_shift:g} per channel)",
+         + ("(its colour statistics moved a random part of the way from its surroundings' to another background's, "
+            "as iHarmony4 makes its composites)" if lo.enh_jitter == "transfer" else
+            f"(a gain in 1 ± {lo.enh_jitter_gain:g} and a shift in ± {lo.enh_jitter_shift:g} per channel)"),
          "not in the paper; without them G_inp lost to Telea by 3-5 dB and G_enh had no signal towards a better "
          "composite (LaMa's and PIH's recipes, from unpaired data only)"),
+        *([("A colour adversary for G_enh", f"D_col, an MLP on each channel's mean and spread inside the mask and in "
+            f"a ring around it, judges ŷ against x (weight {lo.adv_colour:g}, at G_enh's learning rate)",
+            "the paper's only judge of ŷ is D_obj, a PatchGAN; here it left G_enh's object means over-matched to the "
+            "surroundings and their spreads unmatched, which a colour test finds (docs/learning.md)")]
+          if lo.adv_colour > 0 else []),
         ("Weights used for inference", f"moving average of each generator's weights (decay {t.ema:g} per step), "
          "also handed on by the warm start" + (f"; G_enh's average ramps up over its first updates (decay min({t.ema:g}, "
                                                f"(1 + n)/({t.enh_ema_ramp} + n)))" if t.enh_ema_ramp > 0 else "")

@@ -23,6 +23,11 @@ def test_departures_follow_the_params():
     aerial = dataclasses.replace(p, data=dataclasses.replace(
         p.data, build=dataclasses.replace(p.data.build, kinds=["scene", "close", "aerial"])))
     assert "on 151 real photos from 6 Debian packages" in dict((w, h) for w, h, _ in report.departures(aerial))["Data"]
+    plain_enh = dataclasses.replace(p, loss=dataclasses.replace(p.loss, adv_colour=0.0, enh_jitter="uniform"))
+    plain = dict((w, h) for w, h, _ in report.departures(plain_enh))
+    assert "A colour adversary for G_enh" in before and "A colour adversary for G_enh" not in plain
+    assert "another background's" in before["Self-supervised pixel losses"]
+    assert "a gain in 1 ± 0.3" in plain["Self-supervised pixel losses"]
     no_warm = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, steps=0))
     assert dict((w, h) for w, h, _ in report.departures(no_warm))["Training schedule"] == \
         "each variant trained from scratch"
