@@ -64,10 +64,11 @@ def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_r
         for key, neutral in runs.ADDED[section].items():
             before = runs.get(neutral_params, "warmup").config()
             assert key not in before[section] and key not in runs.get(neutral_params, "full").config()[section]
-            changed = 10 if neutral is None else neutral * 2 + 1
+            changed = 10 if neutral is None else "transfer" if neutral == "uniform" else neutral * 2 + 1
             other = dataclasses.replace(neutral_params, **{section: dataclasses.replace(
                 getattr(neutral_params, section), **{key: changed})})
-            enhancer_only = key.startswith("enh_")  # only G_enh reads these: a run without G_enh is the same run
+            # only G_enh reads these (D_col is built beside G_enh only): a run without G_enh is the same run
+            enhancer_only = key.startswith("enh_") or key == "adv_colour"
             for name in ("warmup", "no_enhancement"):
                 assert (runs.get(other, name).hash != runs.get(neutral_params, name).hash) != enhancer_only, key
             assert runs.get(other, "full").hash != runs.get(neutral_params, "full").hash, key
