@@ -199,21 +199,25 @@ class Realism:
         return self._score(self.real[:half], self.real[half:2 * half], *feats)
 
 
-def colour_realism(params: config.Params, ts: TestSet, variants: list, ceiling: torch.Tensor | None,
+def colour_test(params: config.Params, ts: TestSet) -> realism.ColourTest:
+    """The colour two-sample test against the split's real object images, as the evaluation and the seeds command
+    both run it (so that the seeds' seed 0 reads as reports/metrics.json)."""
+    return realism.ColourTest(ts.split.x, ts.hole, ts.groups, params.eval.c2st_seeds, params.train.seed)
+
+
+def colour_realism(params: config.Params, ts: TestSet, variants: list, fitted: torch.Tensor | None,
                    res: dict) -> None:
     """The colour two-sample test (seigan.realism) of each variant's ŷ against the real object images, beside its two
-    power checks (real against real, the plain paste with the true mask), the true swap and the colour `ceiling` with
-    the true mask; per image into res["per_image"], so that two variants are compared per image
+    power checks (real against real, the plain paste with the true mask), the true swap and the colour ceiling (x in
+    the `fitted` colours of `enhancement_ceilings`) with the true mask; per image into res["per_image"], so that two variants are compared per image
     (`paired.<a>-<b>.realism`); and per variant the colour ceiling pasted with its own mask (`colour_acc_ceiling`):
     how close to real any colour transform could bring ŷ with that mask."""
-    test = realism.ColourTest(ts.split.x, ts.hole, ts.groups, params.eval.c2st_seeds, params.train.seed)
+    test = colour_test(params, ts)
     res["realism"]["real_vs_real"].update(prefixed(test.real_vs_real()))
     res["realism"]["paste_true_mask"].update(prefixed(test(ts.paste_true)[0]))
-    fitted = None
-    if ts.has_swap:  # the target, and the colour ceiling with the true mask: both must score near real
+    if fitted is not None:  # the target, and the colour ceiling with the true mask: both must score near real
         res["realism"]["true_swap"] = prefixed(test(ts.split.swap)[0])
-        res["realism"]["colour_ceiling"] = prefixed(test(ceiling)[0])
-        fitted = enhancement.fitted_colours(ts.split.x, ts.split.swap, ts.hole)
+        res["realism"]["colour_ceiling"] = prefixed(test(paste(ts.split.mask, fitted, ts.y))[0])
     for name in variants:
         entry, per_image = test(res["y_hat"][name])
         res["realism"][name].update(prefixed(entry))
@@ -231,7 +235,7 @@ def prefixed(entry: dict) -> dict:
 def enhancement_ceilings(ts: TestSet, variants: list, res: dict) -> torch.Tensor:
     """enhancement.ceiling: G_enh's colour transform fitted to ŷ* (seigan.enhancement) with the true mask, against the
     paste with the true mask; and per variant with its own mask, against its own paste z (`ceiling_diff_psnr`).
-    Returns the true-mask ceiling's images (the colour test scores them)."""
+    Returns x in the fitted colours (the colour test scores them pasted with each mask)."""
     fitted = enhancement.fitted_colours(ts.split.x, ts.split.swap, ts.hole)  # one fit, pasted with every mask
     psnr = lambda images: metrics.region_errors(images, ts.split.swap, ts.region)["psnr"].numpy()  # noqa: E731
     ceiling = paste(ts.split.mask, fitted, ts.y)
@@ -244,7 +248,7 @@ def enhancement_ceilings(ts: TestSet, variants: list, res: dict) -> torch.Tensor
         d = metrics.paired(ceil, res["per_image"][name]["paste_psnr"], ts.groups)
         res["enhancement"][name].update({"ceiling_psnr": float(ceil.mean()), "ceiling_diff_psnr": d["diff"],
                                          "ceiling_diff_psnr_se": d["se"]})
-    return ceiling
+    return fitted
 
 
 # -- the phases of an evaluation -----------------------------------------------------------------------------
@@ -439,10 +443,10 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     x, mask = ts.split.x, ts.split.mask
     telea_true = baselines.telea_inpaint(x, mask)
     res["inpainting"]["telea_true_mask"] = metrics.hole_metrics(telea_true, ts.split.clean, ts.hole, with_n=False)
-    ceiling = None
+    fitted = None
     if ts.has_swap:
         res["enhancement"]["paste_true_mask"] = {k: float(v.mean()) for k, v in ts.paste_true_errors.items()}
-        ceiling = enhancement_ceilings(ts, variants, res)
+        fitted = enhancement_ceilings(ts, variants, res)
     # realism of ŷ against the real object images x, and of x̂ against the real backgrounds y (variants only: the
     # warm start's ŷ is its plain paste)
     inception = metrics.InceptionFeatures(device=device)
@@ -454,7 +458,7 @@ def evaluate(params: config.Params, variants: list | None = None, out_dir: str |
     res["realism"]["real_vs_real"] = real_x.real_vs_real()
     res["realism_bg"]["telea_true_mask"] = real_y(telea_true)
     res["realism_bg"]["real_vs_real"] = real_y.real_vs_real()
-    colour_realism(params, ts, variants, ceiling, res)
+    colour_realism(params, ts, variants, fitted, res)
     res["paired"] = {**paired_differences(res["per_image"], names + mask_only, ts.groups),
                      **ts.versus_priors({n: res["masks"][n] for n in names + mask_only}, priors)}
     worst = np.argsort(res["per_image"][variants[0]]["iou"], kind="stable")[:N_WORST]

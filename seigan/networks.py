@@ -12,6 +12,7 @@ import functools
 import torch
 from torch import nn
 
+from seigan import metrics
 from seigan.config import ModelConfig
 
 
@@ -208,6 +209,14 @@ def masked_stats(img: torch.Tensor, w: torch.Tensor, eps: float = 1e-4) -> tuple
     return mean, (var + eps).sqrt()
 
 
+def ring_stats(img: torch.Tensor, region: torch.Tensor, eps: float = 1e-4) -> list:
+    """Each channel's mean and spread inside `region` ({0, 1}, (N, 1, H, W)) and in the ring around it (1/8 of the
+    side, at least 2 px), as four (N, C) tensors: how an object's colours relate to its surroundings', the cue a paste
+    breaks. The colour test (seigan.realism, eps 0) and D_col read the same statistics."""
+    ring = (metrics.dilate(region, max(2, img.shape[-1] // 8)) - region).clamp(0, 1)
+    return [s for r in (region, ring) for s in masked_stats(img, r, eps)]
+
+
 class ColourEnhanceNet(nn.Module):
     """G_enh as a colour transform of the pasted object (`model.enh_output: colour`). From the mean and spread of each
     channel of the object (inside m) and of its new surroundings (outside m), a small MLP predicts a gain about the
@@ -246,11 +255,7 @@ class ColourDiscriminator(nn.Module):
                                  nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
 
     def forward(self, img: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        hard = (m >= 0.5).to(img.dtype)
-        px = max(2, img.shape[-1] // 8)
-        ring = (nn.functional.max_pool2d(hard, 2 * px + 1, stride=1, padding=px) - hard).clamp(0, 1)
-        stats = [s for r in (hard, ring) for s in masked_stats(img, r)]
-        return self.mlp(torch.cat(stats, 1))
+        return self.mlp(torch.cat(ring_stats(img, (m >= 0.5).to(img.dtype)), 1))
 
 
 class InpaintNet(nn.Module):

@@ -19,22 +19,16 @@ import numpy as np
 import torch
 
 from seigan import metrics
-from seigan.networks import masked_stats
+from seigan.networks import ring_stats
 
 FOLDS = 5
 L2 = 1e-2  # ridge weight on the logistic regression's coefficients (standardised features)
 
 
-def ring_px(size: int) -> int:
-    """The ring around the object: 1/8 of the side (6 px at 48 px)."""
-    return max(2, size // 8)
-
-
 def base_features(images: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-    """Per image: mean and spread of each channel inside `region` (the object) and in the ring around it: (N, 12).
-    Images in [-1, 1]; region (N, 1, H, W) in {0, 1}."""
-    ring = (metrics.dilate(region, ring_px(images.shape[-1])) - region).clamp(0, 1)
-    return torch.cat([s for r in (region, ring) for s in masked_stats(images, r, eps=0.0)], 1).double()
+    """Per image: mean and spread of each channel inside `region` (the object) and in the ring around it (1/8 of the
+    side; `networks.ring_stats`): (N, 12). Images in [-1, 1]; region (N, 1, H, W) in {0, 1}."""
+    return torch.cat(ring_stats(images, region, eps=0.0), 1).double()
 
 
 def expand(f: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from seigan import atomic, config, evaluate, realism, runs, train
+from seigan import atomic, config, evaluate, runs, train
 from seigan.data.layout import DataError
 
 
@@ -53,8 +53,7 @@ def run(params: config.Params, seeds: list, progress: bool = True) -> dict:
     trained = {seed: train_seed(params, seed, progress) for seed in seeds}
     device = config.torch_device(params.train.device)
     ts = evaluate.load_test(params)
-    colour = realism.ColourTest(ts.split.x, ts.hole, ts.groups, params.eval.c2st_seeds, params.train.seed) \
-        if ts.has_swap else None  # the evaluation's colour test, so that seed 0 reads as reports/metrics.json
+    colour = evaluate.colour_test(params, ts) if ts.has_swap else None
     result = {"seeds": seeds, "variants": list(trained[seeds[0]]), "n_test": len(ts.split.x),
               "recipe": runs.recipe(params),
               "priors": {k: v["iou"] for k, v in evaluate.box_priors(ts, params.model.resolution).items()},
