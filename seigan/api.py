@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from seigan import atomic
-from seigan import config, runs
+from seigan import config, networks, runs
 from seigan.data.layout import DataError, open_image, to_tensor
 from seigan.model import SEIGAN, hard_hole
 
@@ -103,6 +103,14 @@ def crop_around(box: tuple) -> tuple:
     return int(round((x0 + x1 - side) / 2)), int(round((y0 + y1 - side) / 2)), side
 
 
+def box_in_crop(box: tuple, left: int, top: int, side: int, resolution: int) -> torch.Tensor:
+    """The box as G_seg reads it (`model.seg_box`): a (1, 1, R, R) map of the box in the crop's pixels at the model's
+    resolution, rounded as the data set's boxes are."""
+    x0, y0, x1, y1 = box
+    in_crop = torch.tensor([[x0 - left, y0 - top, x1 - left, y1 - top]], dtype=torch.float32) * (resolution / side)
+    return networks.box_maps(in_crop.round(), resolution)
+
+
 def cut(image: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
     """The (side, side, C) square at (left, top); beyond the photo's edge, the edge pixels repeat."""
     h, w = image.shape[:2]
@@ -150,7 +158,7 @@ def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None 
     r = model.cfg_model.resolution
     x = to_model(cut(image, left, top, side), r, device)
     yt = to_model(cut(y, *region), r, device) if y is not None else None
-    out = model.predict(x, yt)
+    out = model.predict(x, yt, box_in_crop(box, left, top, side, r).to(device))
     if hole:
         out["hole"] = hard_hole(out["m"], grow=1)
         out["x_hat_hard"] = model.inpaint(x, out["hole"])

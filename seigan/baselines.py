@@ -62,16 +62,20 @@ def telea_inpaint(images: torch.Tensor, masks: torch.Tensor, radius: int = 3) ->
 
 def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfig, train_cfg: TrainConfig,
                      steps: int, progress: bool = False, device="cpu", val: tuple | None = None,
-                     val_every: int = 100) -> tuple:
+                     val_every: int = 100, boxes: torch.Tensor | None = None) -> tuple:
     """The supervised upper bound: SEIGAN's G_seg trained with BCE on the true masks, same optimiser, batch and
     augmentation, the learning rate constant for the first half and decayed linearly to 0 over the second (CycleGAN's
     schedule: without it the last step's IoU swung by up to 0.25 on unseen photos between neighbouring checkpoints).
-    Returns the network and its validation curve (rows of step, val_iou) when `val` is given."""
+    Returns the network and its validation curve (rows of step, val_iou) when `val` (images, masks and, for a G_seg
+    that reads the box, boxes) is given. `boxes`: x's boxes in pixels, needed under `model.seg_box`."""
     from seigan.metrics import iou_per_image
     from seigan.model import batched_masks
     from seigan.batches import random_flip, random_zoom
     gen = torch.Generator().manual_seed(train_cfg.seed + 20)
     seg = networks.make_seg(model_cfg, seed=train_cfg.seed).to(device)
+    if model_cfg.seg_box and boxes is None:
+        raise ValueError("the supervised bound's G_seg reads the box (model.seg_box), but no boxes were given")
+    box_map = networks.box_maps(boxes, x.shape[-1]) if model_cfg.seg_box else None
     opt = torch.optim.Adam(seg.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2))
     half = steps // 2
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -83,20 +87,21 @@ def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfi
         it = tqdm(it, desc="supervised", mininterval=5)
     for step in it:
         idx = torch.randint(len(x), (train_cfg.batch_size,), generator=gen)
-        both = torch.cat([x[idx], masks[idx]], 1)
+        both = torch.cat([x[idx], masks[idx]] + ([box_map[idx]] if box_map is not None else []), 1)
         if train_cfg.flip:
             both = random_flip(both, gen)
         if train_cfg.zoom > 0:
             both = random_zoom(both, train_cfg.zoom, gen)
         both = both.to(device)
-        loss = F.binary_cross_entropy(seg(both[:, :3]), (both[:, 3:] >= 0.5).float())
+        box = (both[:, 4:] >= 0.5).float() if box_map is not None else None
+        loss = F.binary_cross_entropy(seg(both[:, :3], box), (both[:, 3:4] >= 0.5).float())
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         if val is not None and (step % val_every == 0 or step == steps):
             seg.eval()
-            pred = batched_masks(seg, val[0], device)
+            pred = batched_masks(seg, val[0], device, boxes=val[2] if len(val) > 2 else None)
             seg.train()
             curve.append({"step": step, "val_iou": float(iou_per_image(pred, val[1]).mean())})
     return seg.eval(), curve

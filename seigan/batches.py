@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from seigan.config import TrainConfig
 from seigan.data.layout import Split
+from seigan.networks import box_maps
 
 DEVICE_SHARE = 0.25  # `data_on: auto` keeps the training images on a GPU when they take under this share of its free memory
 
@@ -41,14 +42,6 @@ def random_flip(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Each image mirrored left-right with probability 1/2."""
     f = (torch.rand(len(images), generator=gen) < 0.5).to(images.device)
     return torch.where(f[:, None, None, None], images.flip(3), images)
-
-
-def box_maps(boxes: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, 1, size, size): 1 inside each box (x0, y0, x1, y1 in pixels, exclusive ends), 0 outside."""
-    r = torch.arange(size, dtype=boxes.dtype)
-    cols = (r >= boxes[:, 0, None]) & (r < boxes[:, 2, None])
-    rows = (r >= boxes[:, 1, None]) & (r < boxes[:, 3, None])
-    return (rows[:, :, None] & cols[:, None, :]).to(torch.float32)[:, None]
 
 
 def sample_batch(xs: torch.Tensor, ys: torch.Tensor, batch: int, gen: torch.Generator, flip: bool,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seigan import atomic, baselines, cache, config, enhancement, metrics, realism, runs, supervised
+from seigan import atomic, baselines, cache, config, enhancement, metrics, networks, realism, runs, supervised
 from seigan.data.layout import Split
 from seigan.model import SEIGAN, batched, batched_masks, paste, predict_masks
 from seigan.paths import resolve
@@ -98,7 +98,8 @@ def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
     """m, z, ŷ and x̂ of a trained model on the test split, plus x̂ for its thresholded mask and for the true mask, and
     (with G_enh) ŷ for the paste with the true mask: what G_enh does where the mask is not in its way."""
     b = params.eval.batch_size
-    out = batched(model.predict, (ts.split.x, ts.y), b, device)
+    box = networks.box_maps(ts.split.boxes, ts.split.x.shape[-1])
+    out = batched(model.predict, (ts.split.x, ts.y, box), b, device)
     if model.inp is None:  # a mask-only run (the cut-and-paste baseline): its mask is all it makes
         return out
     fill = lambda mask: batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731
@@ -287,7 +288,7 @@ def evaluate_baselines(params, names, ts: TestSet, device, res: dict, progress=T
     for name in names:
         state = atomic.load(runs.last_checkpoint(name))
         model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
-        m = res["masks"][name] = predict_masks(model, ts.split.x, device, params.eval.batch_size)
+        m = res["masks"][name] = predict_masks(model, ts.split.x, device, params.eval.batch_size, ts.split.boxes)
         res["per_image"][name] = {"iou": ts.iou(m)}
         res["segmentation"][name] = ts.seg_entry(m)
         res["collapse"][name] = collapse_stats(m)
@@ -377,7 +378,7 @@ def supervised_bound(params: config.Params, ts: TestSet, device):
     """The test masks of the supervised bound (the `supervised` stage's network, seigan.supervised), or None when
     eval.supervised_steps is 0."""
     seg = supervised.load_bound(params, device)
-    return None if seg is None else batched_masks(seg, ts.split.x, device, params.eval.batch_size)
+    return None if seg is None else batched_masks(seg, ts.split.x, device, params.eval.batch_size, ts.split.boxes)
 
 
 def trained_baselines(params: config.Params) -> list:

@@ -168,9 +168,10 @@ class SEIGAN(nn.Module):
             return z
         return (self.enh if net is None else net)(z, obj, bg, m, self.noise(z))
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict:
+    def forward(self, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> dict:
         """Both passes and every image the losses and discriminators use. Keys: m z y_hat x_hat z_tilde, and with
-        the second pass m_prime z_prime x_hathat y_hathat.
+        the second pass m_prime z_prime x_hathat y_hathat. `box`: x's box map, which G_seg reads under
+        `model.seg_box` (ŷ keeps x's object where it was, so the second pass reads the same box).
 
         With `loss.mask_grad: adversarial` the mask reaches the losses only through the paste judged by D_obj,
         the inpainted x_hat judged by D_bg and the mask priors; everything else (G_enh, identity, the second
@@ -181,7 +182,7 @@ class SEIGAN(nn.Module):
         networks.expect_image(y, 3, "background image y", size)
         adversarial_only = self.cfg_loss.mask_grad == "adversarial"
         out = {}
-        out["m"] = m = self.seg(x)
+        out["m"] = m = self.seg(x, box)
         mg = self.mask_for_others(m)
         out["z"] = z = paste(m, x, y)
         out["y_hat"] = y_hat = self.enhance(paste(mg, x, y) if adversarial_only else z, x, y, mg)
@@ -192,7 +193,7 @@ class SEIGAN(nn.Module):
         if self.variant.second_pass and self.inp is not None:
             bg = self.fill(hole, mg, x)
             with torch.no_grad() if adversarial_only else contextlib.nullcontext():
-                m_prime = self.seg(y_hat)
+                m_prime = self.seg(y_hat, box)
             out["m_prime"] = m_prime
             out["z_prime"] = z_prime = paste(m_prime, y_hat, bg)
             out["x_hathat"] = self.enhance(z_prime, y_hat, bg, m_prime)
@@ -241,8 +242,8 @@ class SEIGAN(nn.Module):
 
     @property
     def uses_boxes(self) -> bool:
-        """Whether a loss reads x's box (then training batches carry it)."""
-        return self.cfg_loss.uses_boxes
+        """Whether a loss or G_seg reads x's box (then training batches carry it)."""
+        return self.cfg_loss.uses_boxes or self.cfg_model.seg_box
 
     def generator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> dict:
         """Named, unweighted generator losses (zeros for switched-off terms are left out); `box`: x's box as a map
@@ -323,7 +324,7 @@ class SEIGAN(nn.Module):
         Returns the forward outputs (detached) and the named losses with their weighted total."""
         with self.frozen_discriminators():
             with self.autocast(x):
-                out = self(x, y)
+                out = self(x, y, box)
                 lo = self.generator_losses(out, x, y, box)
                 lo["g_total"] = sum(self.weight(k) * val for k, val in lo.items())
             self.opt_g.zero_grad(set_to_none=True)
@@ -367,10 +368,11 @@ class SEIGAN(nn.Module):
             self.train(was)
 
     @torch.no_grad()
-    def predict(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
-        """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat."""
+    def predict(self, x: torch.Tensor, y: torch.Tensor | None = None, box: torch.Tensor | None = None) -> dict:
+        """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat. `box`:
+        x's box map (`networks.box_maps`), needed under `model.seg_box`."""
         with self.evaluating():
-            m = self.for_inference("seg")(x)
+            m = self.for_inference("seg")(x, box)
             res = {"m": m, "x_hat": self.inpaint(x, m)} if self.inp is not None else {"m": m}
             if y is not None:
                 res["z"] = paste(m, x, y)
@@ -422,10 +424,16 @@ def batched(fn, tensors: tuple, batch: int, device) -> dict:
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
 
-def batched_masks(segment, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
-    """Masks of `images` from `segment` (images -> masks), run in chunks on `device`; returned on the CPU."""
-    return batched(lambda chunk: {"m": segment(chunk)}, (images,), batch, device)["m"]
+def batched_masks(segment, images: torch.Tensor, device, batch: int = 50,
+                  boxes: torch.Tensor | None = None) -> torch.Tensor:
+    """Masks of `images` from `segment` ((images, box maps or None) -> masks), run in chunks on `device`; returned
+    on the CPU. `boxes`: the images' boxes in pixels (N, 4), for a G_seg that reads them (`model.seg_box`)."""
+    if boxes is None:
+        return batched(lambda chunk: {"m": segment(chunk, None)}, (images,), batch, device)["m"]
+    maps = networks.box_maps(boxes, images.shape[-1])
+    return batched(lambda chunk, box: {"m": segment(chunk, box)}, (images, maps), batch, device)["m"]
 
 
-def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50) -> torch.Tensor:
-    return batched_masks(lambda chunk: model.predict(chunk)["m"], images, device, batch)
+def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50,
+                  boxes: torch.Tensor | None = None) -> torch.Tensor:
+    return batched_masks(lambda chunk, box: model.predict(chunk, box=box)["m"], images, device, batch, boxes)

@@ -167,17 +167,36 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)
 
 
+def box_maps(boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 1, size, size): 1 inside each box (x0, y0, x1, y1 in pixels, exclusive ends), 0 outside."""
+    boxes = torch.as_tensor(boxes, dtype=torch.float32)
+    r = torch.arange(size, dtype=boxes.dtype)
+    cols = (r >= boxes[:, 0, None]) & (r < boxes[:, 2, None])
+    rows = (r >= boxes[:, 1, None]) & (r < boxes[:, 3, None])
+    return (rows[:, :, None] & cols[:, None, :]).to(torch.float32)[:, None]
+
+
 class SegNet(nn.Module):
-    """G_seg: image -> soft object mask m in [0, 1]."""
+    """G_seg: image (and, with `model.seg_box`, x's box as a fourth channel) -> soft object mask m in [0, 1].
+
+    The paper crops x to the object's box, so its G_seg knows where the object is; our crops hold the object at
+    45-85% of the side anywhere, and the box channel gives that knowledge back (docs/method.md, "Networks")."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.takes_box = cfg.seg_box
         arch = {"unet": UNet, "pix2pix": Pix2PixUNet}[cfg.seg_arch]
-        self.unet = arch(3, 1, cfg.ngf, cfg.seg_depth, cfg.norm)
+        self.unet = arch(3 + int(self.takes_box), 1, cfg.ngf, cfg.seg_depth, cfg.norm)
 
-    def forward(self, x):
+    def forward(self, x, box=None):
+        """`box`: x's box as a map (1 inside; `box_maps`), needed with `model.seg_box` and ignored without."""
         expect_image(x, 3, "G_seg input x")
-        return torch.sigmoid(self.unet(x))
+        if not self.takes_box:
+            return torch.sigmoid(self.unet(x))
+        if box is None:
+            raise ValueError("G_seg takes the object's box (model.seg_box: true), but none was given")
+        expect_image(box, 1, "G_seg input box", x.shape[-1])
+        return torch.sigmoid(self.unet(torch.cat([x, box.to(x.dtype) * 2 - 1], 1)))
 
 
 class EnhanceNet(nn.Module):

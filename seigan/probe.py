@@ -8,9 +8,11 @@ never test. `docs/learning.md` keeps the table of recipes tried with these curve
 
     python -m seigan.probe warmup --minutes 4 --set warmup.binarize=2 --set model.seg_arch=unet
     python -m seigan.probe full --minutes 3 --init probe_warmup.pt
+    python -m seigan.probe supervised --eval-steps 250 --set model.seg_box=true
 
-`warmup` is the warm start's run (its objective and settings, params.yaml's `warmup` section); any other name is a
-variant of params.yaml. `--set section.key=value` overrides params (YAML values), one change at a time. The probe
+`warmup` is the warm start's run (its objective and settings, params.yaml's `warmup` section); `supervised` is the
+supervised bound, trained as its stage trains it (`eval.supervised_*`; --minutes and --steps do not apply); any
+other name is a variant of params.yaml. `--set section.key=value` overrides params (YAML values), one change at a time. The probe
 trains with the training loop's model, batches and step (`seigan.train`), at a constant learning rate.
 """
 from __future__ import annotations
@@ -20,11 +22,12 @@ import dataclasses
 import itertools
 import json
 import sys
+import time
 
 import torch
 import yaml
 
-from seigan import config, evaluate, metrics, realism, runs, train
+from seigan import config, evaluate, metrics, realism, runs, supervised, train
 
 
 def apply_overrides(raw: dict, sets: list) -> dict:
@@ -44,9 +47,27 @@ def colour_columns(out: dict, val_set: evaluate.TestSet, test: realism.ColourTes
     return {k: round(v, 3) for k, v in evaluate.colour_scores(out, val_set, test).items()} if test else {}
 
 
+def emit(line: dict, out: str | None) -> None:
+    text = json.dumps(line)
+    print(text, flush=True)
+    if out:
+        with open(out, "a") as f:
+            f.write(text + "\n")
+
+
+def probe_bound(params: config.Params, args) -> int:
+    """The supervised bound's validation curve, one line per --eval-steps (default: train.val_every)."""
+    start = time.time()
+    _, curve = supervised.fit(params, progress=False, val_every=args.eval_steps)
+    for row in curve:
+        emit({"label": args.label, "step": row["step"], "val_iou": round(row["val_iou"], 4),
+              "minutes": round((time.time() - start) / 60, 2)}, args.out)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m seigan.probe", description=__doc__.split("\n")[0])
-    ap.add_argument("variant", help="warmup, or a variant name from params.yaml")
+    ap.add_argument("variant", help="warmup, supervised, or a variant name from params.yaml")
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--eval-seconds", type=float, default=30.0, help="validate every this many seconds")
     ap.add_argument("--steps", type=int, help="stop after this many steps (whichever comes first with --minutes)")
@@ -64,6 +85,8 @@ def main(argv=None) -> int:
     try:
         params = config.parse(apply_overrides(config.read_yaml(args.params), args.set), args.profile)
         device = config.torch_device(params.train.device)
+        if args.variant == "supervised":
+            return probe_bound(params, args)
         run = runs.get(params, args.variant)  # trained as the pipeline trains the warm start or the variant
     except (config.ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -90,17 +113,13 @@ def main(argv=None) -> int:
             t_eval = train_s
             out = evaluate.outputs(model, val_set, params, device)  # one pass over val for every number
             masks, light = out["m"], evaluate.light_from(out, val_set)
-            line = json.dumps({"label": args.label, "step": step, "minutes": round(train_s / 60, 2),
-                               "val_iou": round(light["iou"], 4),
-                               **{k: round(v, 4) for k, v in metrics.mask_stats(masks).items()},
-                               **{k: None if light[k] is None else round(light[k], 3)
-                                  for k in ("enh_psnr", "enh_diff_psnr", "hole_psnr", "hole_psnr_true")},
-                               **colour_columns(out, val_set, colour),
-                               "s_per_step": round(train_s / step, 4), "device": device.type})
-            print(line, flush=True)
-            if args.out:
-                with open(args.out, "a") as f:
-                    f.write(line + "\n")
+            emit({"label": args.label, "step": step, "minutes": round(train_s / 60, 2),
+                  "val_iou": round(light["iou"], 4),
+                  **{k: round(v, 4) for k, v in metrics.mask_stats(masks).items()},
+                  **{k: None if light[k] is None else round(light[k], 3)
+                     for k in ("enh_psnr", "enh_diff_psnr", "hole_psnr", "hole_psnr_true")},
+                  **colour_columns(out, val_set, colour),
+                  "s_per_step": round(train_s / step, 4), "device": device.type}, args.out)
         if done:
             break
     if args.png:

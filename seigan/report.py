@@ -67,11 +67,16 @@ def departures(params: config.Params) -> list:
          "prior; these are PerturbGAN / Labels4Free's"),
         *([("The box in a loss", f"the mask's mean outside x's box (weight {lo.box_outside:g}) and the box's "
             f"tightness: every row and column of the box holds some mask (weight {lo.box_tight:g}; Hsu et al. 2019), "
-            "in the warm start and the baseline alike; G_seg never sees the box",
+            "in the warm start and the baseline alike" + ("" if m.seg_box else "; G_seg never sees the box"),
             "the paper uses the box only to crop x, so that the object fills its crop; here the object sits anywhere "
             "in a crop at 45-85% of its side, and without the box the adversaries left the mask at half the animal "
             "with a fifth of it outside the box (docs/learning.md)")]
           if lo.uses_boxes else []),
+        *([("The box as G_seg's input", "x's box as a fourth input channel of G_seg (1 inside, −1 outside), in "
+            "training and evaluation, in SEIGAN, the baseline and the supervised bound alike",
+            "the paper's G_seg sees the crop around the box, so it knows where the object is; our crops hold the "
+            "object anywhere at 45-85% of the side, and the channel gives that knowledge back")]
+          if m.seg_box else []),
         ("Loss weights", f"adv_obj {lo.adv_obj:g}, adv_bg {lo.adv_bg:g}, L1 reconstruction {lo.rec_bg:g} / "
          f"{lo.rec_obj:g}, VGG {lo.vgg_feature:g} + {lo.vgg_gram:g}, identity {full.identity_weight:g}",
          "CycleGAN magnitudes (paper: not given); a larger adv_bg keeps the mask from shrinking below the object"),

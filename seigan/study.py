@@ -117,10 +117,11 @@ def composites_for_study(params, variants: list, n_images: int) -> dict:
     import dataclasses
     from seigan import runs
     from seigan.evaluate import load_test
+    from seigan.networks import box_maps
     ts = load_test(dataclasses.replace(params, eval=dataclasses.replace(params.eval, limit=n_images)))
     images = {"real": ts.split.x}
     for name in variants:
-        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y)["y_hat"]
+        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y, box_maps(ts.split.boxes, ts.split.x.shape[-1]))["y_hat"]
     return images
 
 

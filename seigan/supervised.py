@@ -41,19 +41,26 @@ def settings(params: config.Params) -> dict:
             "flip": params.train.flip, "zoom": params.train.zoom, "limit": params.train.limit}
 
 
+def fit(params: config.Params, progress: bool = True, val_every: int | None = None) -> tuple:
+    """The bound's network and validation curve, trained as the stage trains it (`python -m seigan.probe supervised`
+    runs this with changed settings)."""
+    device = config.torch_device(params.train.device)
+    train = runs.load_data(params, "train", with_truth=True, limit=params.train.limit)
+    val = runs.load_data(params, "val", with_truth=True)
+    return baselines.train_supervised(train.x, train.mask, params.model,
+                                      dataclasses.replace(params.train, lr=params.eval.supervised_lr),
+                                      params.eval.supervised_steps, progress, device,
+                                      val=(val.x, val.mask, val.boxes), val_every=val_every or params.train.val_every,
+                                      boxes=train.boxes)
+
+
 def train_bound(params: config.Params, progress: bool = True) -> list:
     """Train the bound on the training split (its first `train.limit` images when set), validate it on the
     validation split, save the network (atomically) and its curve; returns the curve. Nothing when
     eval.supervised_steps is 0."""
     if params.eval.supervised_steps <= 0:
         return []
-    device = config.torch_device(params.train.device)
-    train = runs.load_data(params, "train", with_truth=True, limit=params.train.limit)
-    val = runs.load_data(params, "val", with_truth=True)
-    seg, curve = baselines.train_supervised(train.x, train.mask, params.model,
-                                            dataclasses.replace(params.train, lr=params.eval.supervised_lr),
-                                            params.eval.supervised_steps, progress, device,
-                                            val=(val.x, val.mask), val_every=params.train.val_every)
+    seg, curve = fit(params, progress)
     atomic.write_csv(curve_file(), curve)
     atomic.save(checkpoint_file(), {"state": seg.cpu().state_dict(), "settings": settings(params), "curve": curve})
     return curve

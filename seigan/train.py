@@ -109,7 +109,8 @@ def load_rank_state(model: SEIGAN, state: dict) -> None:
 
 def validate(model: SEIGAN, val: Split, device, ctx: distributed.Context) -> dict:
     """Validation IoU and mask statistics over the whole split, each rank predicting its shard."""
-    masks = predict_masks(model, batches.shard(val, ctx.rank, ctx.world).x, device)
+    shard = batches.shard(val, ctx.rank, ctx.world)
+    masks = predict_masks(model, shard.x, device, boxes=shard.boxes)
     if ctx.active:
         parts = distributed.gather_objects(masks, ctx)
         masks = torch.empty((len(val.x),) + masks.shape[1:])

@@ -35,6 +35,19 @@ def photo(path: Path, w=90, h=70, mode="RGB", seed=0) -> Path:
     return path
 
 
+def test_the_box_g_seg_reads_is_the_photos_box_in_the_crop_at_the_models_resolution():
+    """A box of 120 px in a photo: its crop (the box at BOX_FILL of the side, centred) seen at 48 px holds the box
+    as a centred square of 0.65 × 48 ≈ 31 px, where the data set's own boxes are (rounded pixels)."""
+    box = (100, 40, 220, 160)
+    left, top, side = api.crop_around(box)
+    m = api.box_in_crop(box, left, top, side, 48)[0, 0]
+    rows, cols = m.any(1).nonzero()[:, 0], m.any(0).nonzero()[:, 0]
+    assert m.shape == (48, 48) and m.sum() == len(rows) * len(cols)
+    for idx in (rows, cols):
+        assert abs(len(idx) - api.BOX_FILL * 48) <= 1.5
+        assert abs(float(idx.float().mean()) - 23.5) <= 1.0
+
+
 def outside(mask_shape, left, top, side) -> np.ndarray:
     keep = np.ones(mask_shape, bool)
     keep[max(top, 0):top + side, max(left, 0):left + side] = False

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from seigan import baselines, config, metrics, runs, train
 from seigan.model import hard_hole, predict_masks
+from seigan.networks import box_maps
 from synthetic import shapes_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,7 @@ def small_recipe() -> config.Params:
 
 def mask_contrast(ckpt_dir: Path, val) -> float:
     """Mean mask on the object minus mean mask on the background: about 0 for the grey mask."""
-    m = predict_masks(runs.load_trained(ckpt_dir), val.x, "cpu")
+    m = predict_masks(runs.load_trained(ckpt_dir), val.x, "cpu", boxes=val.boxes)
     inside = (m * val.mask).sum() / val.mask.sum()
     outside = (m * (1 - val.mask)).sum() / (1 - val.mask).sum()
     return float(inside - outside)
@@ -57,7 +58,7 @@ def test_recipe_learns_a_mask_that_beats_the_box(tmp_path):
     # the other two operations: G_enh carries the object onto the new background, G_inp removes it
     model = runs.load_trained(tmp_path / "full")
     val = data[1]
-    out = model.predict(val.x, val.y)
+    out = model.predict(val.x, val.y, box_maps(val.boxes, SIZE))
     swap = val.mask * val.x + (1 - val.mask) * val.y  # the true swap of this set (no harmonisation in it)
     inside = lambda a, b: float(((a - b).abs() * val.mask).sum() / (3 * val.mask.sum()))  # noqa: E731
     flat = swap.mean(dim=(2, 3), keepdim=True).expand_as(swap)  # what a G_enh that forgets its input gives
@@ -78,3 +79,16 @@ def test_probe_prints_a_validation_line(built_data, tmp_path):
     line = json.loads(out.read_text().splitlines()[-1])
     assert line["step"] == 2 and 0 <= line["val_iou"] <= 1 and {"soft", "mask_mean"} <= set(line)
 
+
+
+def test_probe_of_the_supervised_bound_prints_its_validation_curve(built_data, tmp_path):
+    """`python -m seigan.probe supervised --set ...`: the bound as its stage trains it, with a changed setting (here
+    the box channel), one line per validation."""
+    import json
+
+    from seigan import probe
+    out = tmp_path / "probe.jsonl"
+    assert probe.main(["supervised", "--profile", "tiny", "--eval-steps", "2", "--set", "eval.supervised_steps=4",
+                       "--set", "model.seg_box=true", "--params", str(ROOT / "params.yaml"), "--out", str(out)]) == 0
+    lines = [json.loads(s) for s in out.read_text().splitlines()]
+    assert [r["step"] for r in lines] == [2, 4] and all(0 <= r["val_iou"] <= 1 for r in lines)

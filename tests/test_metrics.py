@@ -226,3 +226,20 @@ def test_runs_are_paired_with_the_priors_image_by_image():
     gain = 1 - ts.iou(prior)
     assert out["run-square"]["iou"] == pytest.approx(float(gain.mean())) and out["run-square"]["iou_se"] > 0
     assert out["same-square"] == {"iou": 0.0, "iou_se": 0.0}
+
+
+def test_a_supervised_bound_that_reads_the_box_learns_from_it():
+    """Under `model.seg_box` the bound's G_seg gets each image's box, flipped and zoomed with it: on noise images
+    whose object is their box it learns the box, which it cannot from the pixels (and it says so without boxes)."""
+    from seigan.config import ModelConfig, TrainConfig
+    from seigan.networks import box_maps
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(32, 3, 32, 32, generator=g) * 2 - 1
+    lo = torch.randint(0, 14, (32, 2), generator=g).float()
+    boxes = torch.cat([lo, lo + torch.randint(8, 18, (32, 2), generator=g).float()], 1).clamp(max=32)
+    masks = box_maps(boxes, 32)
+    cfg, tc = ModelConfig(resolution=32, ngf=4, seg_depth=3, seg_box=True), TrainConfig(batch_size=8, zoom=0.2, lr=1e-2)
+    with pytest.raises(ValueError, match="model.seg_box"):
+        baselines.train_supervised(x, masks, cfg, tc, 1)
+    _, curve = baselines.train_supervised(x, masks, cfg, tc, 60, val=(x, masks, boxes), val_every=60, boxes=boxes)
+    assert curve[-1]["val_iou"] > 0.8, curve

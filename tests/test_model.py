@@ -401,3 +401,21 @@ def test_the_box_losses_read_the_batches_box_and_reach_only_g_seg(make_model):
     (lo["box_outside"] + lo["box_tight"]).backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.seg.parameters())
     assert all(p.grad is None for p in model.inp.parameters())
+
+
+def test_a_g_seg_that_reads_the_box_gets_it_in_both_passes_and_at_inference(make_model):
+    """`model.seg_box` alone (no box loss) makes the batches carry the box; the step, the second pass's G_seg on ŷ
+    and `predict` all read it, and a missing box is one line."""
+    x, y = images(2), images(2, seed=1)
+    box = torch.zeros(2, 1, *x.shape[-2:])
+    box[:, :, 4:20, 2:18] = 1  # no symmetry: a flipped or moved box is another box
+    model = make_model("full", model={"seg_box": True})
+    assert model.uses_boxes
+    rec = model.step(x, y, box)
+    assert math.isfinite(rec["g_total"])
+    with pytest.raises(ValueError, match="model.seg_box"):
+        model.step(x, y)
+    out = model(x, y, box)
+    assert torch.equal(out["m_prime"], model.seg(out["y_hat"], box))
+    moved = box.roll(8, -1)
+    assert not torch.allclose(model.predict(x, box=box)["m"], model.predict(x, box=moved)["m"])

@@ -89,3 +89,20 @@ def test_bilinear_upsampling_has_no_transposed_convolution():
     for upsample, has in (("bilinear", False), ("transposed", True)):
         net = networks.make_inp(ModelConfig(resolution=32, ngf=4, n_blocks=1, upsample=upsample))
         assert any(isinstance(mod, torch.nn.ConvTranspose2d) for mod in net.modules()) == has
+
+
+def test_g_seg_reads_the_box_only_when_asked_and_says_so_when_it_is_missing():
+    """`model.seg_box`: the box is a fourth input channel (the mask depends on where it is); without the option the
+    network is the three-channel one of earlier checkpoints and ignores a box passed to it."""
+    x = images(2)
+    left = networks.box_maps(torch.tensor([[2.0, 2.0, 14.0, 14.0]] * 2), 32)
+    right = networks.box_maps(torch.tensor([[16.0, 16.0, 30.0, 30.0]] * 2), 32)
+    seg = networks.make_seg(ModelConfig(resolution=32, ngf=4, seg_depth=4, seg_box=True))
+    assert not torch.allclose(seg(x, left), seg(x, right))
+    with pytest.raises(ValueError, match="model.seg_box"):
+        seg(x)
+    with pytest.raises(ValueError, match="G_seg input box"):
+        seg(x, left[:, :, :16, :16])
+    plain = networks.make_seg(ModelConfig(resolution=32, ngf=4, seg_depth=4))
+    assert torch.equal(plain(x, left), plain(x, right)) and torch.equal(plain(x), plain(x, left))
+    assert sum(p.numel() for p in seg.parameters()) > sum(p.numel() for p in plain.parameters())
