@@ -16,11 +16,9 @@ from seigan.data.layout import to_uint8
 
 
 def box_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, 1, size, size) masks of the filled boxes (x0, y0, x1, y1; exclusive ends)."""
-    out = torch.zeros(len(boxes), 1, size, size)
-    for i, (x0, y0, x1, y1) in enumerate(boxes.long().tolist()):
-        out[i, 0, y0:y1, x0:x1] = 1
-    return out
+    """(N, 1, size, size) masks of the filled boxes (x0, y0, x1, y1; exclusive ends): the box maps G_seg's losses
+    and input read (`networks.box_maps`), as a prior."""
+    return networks.box_maps(boxes, size)
 
 
 def ellipse_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:

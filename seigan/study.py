@@ -120,8 +120,9 @@ def composites_for_study(params, variants: list, n_images: int) -> dict:
     from seigan.networks import box_maps
     ts = load_test(dataclasses.replace(params, eval=dataclasses.replace(params.eval, limit=n_images)))
     images = {"real": ts.split.x}
+    box = box_maps(ts.split.boxes, ts.split.x.shape[-1])
     for name in variants:
-        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y, box_maps(ts.split.boxes, ts.split.x.shape[-1]))["y_hat"]
+        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y, box)["y_hat"]
     return images
 
 
