@@ -112,7 +112,7 @@ class LossConfig(Checked):
     """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
     SECTION = "loss"
     MINIMA: typing.ClassVar[dict] = {"enh_jitter_gain": 0, "enh_jitter_shift": 0, "box_outside": 0, "box_tight": 0,
-                                     "adv_colour": 0}
+                                     "box_pairwise": 0, "adv_colour": 0}
     adv_obj: float = 1.0
     adv_bg: float = 6.0            # the inpainting adversary asks the mask to cover the whole object
     rec_bg: float = 10.0           # L1, y_hathat vs y
@@ -137,11 +137,12 @@ class LossConfig(Checked):
     adv_colour: float = 1.0        # D_col (the object's colours against its ring's) judging ŷ, for G_enh; 0 = no D_col
     box_outside: float = 5.0       # mean of m outside x's box (the box is the data's only supervision; 0 = unused)
     box_tight: float = 5.0         # every row and column of the box holds some mask: mean(1 - max m) over them
+    box_pairwise: float = 0.0      # neighbours of nearly one colour inside the box take one label (BoxInst's pairwise term)
 
     @property
     def uses_boxes(self) -> bool:
         """Whether a loss reads x's box (then training batches carry it, and the report names the departure)."""
-        return self.box_outside > 0 or self.box_tight > 0
+        return self.box_outside > 0 or self.box_tight > 0 or self.box_pairwise > 0
 
 
 @dataclass

@@ -67,7 +67,9 @@ def departures(params: config.Params) -> list:
          "prior; these are PerturbGAN / Labels4Free's"),
         *([("The box in a loss", f"the mask's mean outside x's box (weight {lo.box_outside:g}) and the box's "
             f"tightness: every row and column of the box holds some mask (weight {lo.box_tight:g}; Hsu et al. 2019), "
-            "in the warm start and the baseline alike" + ("" if m.seg_box else "; G_seg never sees the box"),
+            + (f"and neighbours of nearly one colour inside the box take one label (weight {lo.box_pairwise:g}; "
+               "BoxInst's pairwise term, Tian et al. 2021), " if lo.box_pairwise > 0 else "")
+            + "in the warm start and the baseline alike" + ("" if m.seg_box else "; G_seg never sees the box"),
             "the paper uses the box only to crop x, so that the object fills its crop; here the object sits anywhere "
             "in a crop at 45-85% of its side, and without the box the adversaries left the mask at half the animal "
             "with a fifth of it outside the box (docs/learning.md)")]
