@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -152,3 +154,30 @@ def test_box_tightness_asks_every_row_and_column_of_the_box_to_hold_mask():
     outside = torch.zeros(1, 1, 5, 5)
     outside[0, 0, 0, :] = outside[0, 0, :, 4] = 1  # mask only outside the box counts for nothing
     assert losses.box_tightness(outside, box).item() == 1
+
+
+def test_rgb_to_lab_gives_the_cie_values_of_white_black_and_red():
+    img = torch.tensor([[1.0, 1, 1], [-1, -1, -1], [1, -1, -1]]).T.reshape(1, 3, 1, 3)  # images in [-1, 1]
+    lab = losses.rgb_to_lab(img)[0, :, 0].T
+    assert torch.allclose(lab[0], torch.tensor([100.0, 0, 0]), atol=0.01)
+    assert torch.allclose(lab[1], torch.zeros(3), atol=0.01)
+    assert torch.allclose(lab[2], torch.tensor([53.24, 80.09, 67.20]), atol=0.05)
+    dark = torch.full((1, 3, 1, 1), -0.98)  # sRGB 0.01: on the linear segment of both curves, L = 903.3 Y
+    assert losses.rgb_to_lab(dark)[0, 0].item() == pytest.approx(903.3 * 0.01 / 12.92, abs=0.01)
+
+
+def test_colour_affinity_asks_the_mask_edge_to_follow_the_image_edge_inside_the_box():
+    img = -torch.ones(1, 3, 8, 8)
+    img[..., 4:] = 1  # a black left half and a white right half
+    box = torch.ones(1, 1, 8, 8)
+    along = torch.full((1, 1, 8, 8), 0.01)
+    along[..., 4:] = 0.99  # the mask's edge on the image's edge
+    across = torch.full((1, 1, 8, 8), 0.01)
+    across[..., :4, :] = 0.99  # an edge through both uniform halves
+    assert losses.colour_affinity(along, img, box).item() < 0.05
+    assert losses.colour_affinity(across, img, box).item() > 0.3
+    grey = torch.full((1, 1, 8, 8), 0.5)
+    assert losses.colour_affinity(grey, img, box).item() == pytest.approx(math.log(2), abs=1e-4)
+    top = torch.zeros(1, 1, 8, 8)
+    top[..., :4, :] = 1  # the same box-free crossing, now outside a box of the bottom rows only: free
+    assert losses.colour_affinity(across, img, 1 - top).item() < 0.05

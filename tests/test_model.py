@@ -384,21 +384,22 @@ def test_g_enhs_average_ramps_up_and_the_others_keep_the_plain_decay(make_model)
 
 
 def test_the_box_losses_read_the_batches_box_and_reach_only_g_seg(make_model):
-    """With `loss.box_outside` / `box_tight` the step takes x's box and logs both terms; without a box it says so
-    in one line. A mask everywhere pays outside, and the two terms' gradient reaches G_seg alone."""
+    """With `loss.box_outside` / `box_tight` / `box_pairwise` the step takes x's box and logs the terms; without a
+    box it says so in one line. A mask everywhere pays outside, and the terms' gradient reaches G_seg alone."""
     x, y = images(2), images(2, seed=1)
     box = torch.zeros(2, 1, *x.shape[-2:])
     box[:, :, 8:24, 8:24] = 1
-    model = make_model("full", loss={"box_outside": 1.0, "box_tight": 1.0})
+    model = make_model("full", loss={"box_outside": 1.0, "box_tight": 1.0, "box_pairwise": 1.0})
     assert model.uses_boxes and not make_model("full").uses_boxes
+    assert make_model("full", loss={"box_pairwise": 1.0}).uses_boxes
     rec = model.step(x, y, box)
-    assert {"box_outside", "box_tight"} <= set(rec) and rec["box_outside"] > 0
+    assert {"box_outside", "box_tight", "box_pairwise"} <= set(rec) and rec["box_outside"] > 0
     with pytest.raises(ValueError, match="box"):
         model.step(x, y)
     out = model(x, y)
     lo = model.generator_losses(out, x, y, box)
     model.zero_grad(set_to_none=True)
-    (lo["box_outside"] + lo["box_tight"]).backward()
+    (lo["box_outside"] + lo["box_tight"] + lo["box_pairwise"]).backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.seg.parameters())
     assert all(p.grad is None for p in model.inp.parameters())
 
