@@ -137,7 +137,7 @@ class LossConfig(Checked):
     adv_colour: float = 1.0        # D_col (the object's colours against its ring's) judging ŷ, for G_enh; 0 = no D_col
     box_outside: float = 5.0       # mean of m outside x's box (the box is the data's only supervision; 0 = unused)
     box_tight: float = 5.0         # every row and column of the box holds some mask: mean(1 - max m) over them
-    box_pairwise: float = 5.0      # neighbours of nearly one colour inside the box take one label (BoxInst's pairwise term)
+    box_pairwise: float = 5.0      # neighbours of nearly one colour in the box take one label (BoxInst's pairwise term)
 
     @property
     def uses_boxes(self) -> bool:

@@ -286,7 +286,8 @@ class SEIGAN(nn.Module):
             lo["binarize"] = L.binarization(out["m"])
         if self.uses_boxes:
             if box is None:
-                raise ValueError("loss.box_outside / box_tight / box_pairwise need each object's box: the batch has none")
+                raise ValueError("loss.box_outside / box_tight / box_pairwise need each object's box: "
+                                 "the batch has none")
             if c.box_outside > 0:
                 lo["box_outside"] = L.outside_box(out["m"], box)
             if c.box_tight > 0:

@@ -87,8 +87,8 @@ ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale", "enh_ema_ra
 # Settings added after runs were trained, with the value that does what was done before them: at that value they stay
 # out of a run's identity, so that adding a setting retrains nothing that was trained without it.
 ADDED = {"train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0},
-         "loss": {"enh_jitter_gain": 0.3, "enh_jitter_shift": 0.3, "box_outside": 0.0, "box_tight": 0.0, "box_pairwise": 0.0,
-                  "enh_jitter": "uniform", "adv_colour": 0.0},
+         "loss": {"enh_jitter_gain": 0.3, "enh_jitter_shift": 0.3, "box_outside": 0.0, "box_tight": 0.0,
+                  "box_pairwise": 0.0, "enh_jitter": "uniform", "adv_colour": 0.0},
          "objective": {"inpainting": True, "objectless_fake": False}}
 
 
