@@ -65,15 +65,17 @@ def train_supervised(x: torch.Tensor, masks: torch.Tensor, model_cfg: ModelConfi
     augmentation, the learning rate constant for the first half and decayed linearly to 0 over the second (CycleGAN's
     schedule: without it the last step's IoU swung by up to 0.25 on unseen photos between neighbouring checkpoints).
     Returns the network and its validation curve (rows of step, val_iou) when `val` (images, masks and, for a G_seg
-    that reads the box, boxes) is given. `boxes`: x's boxes in pixels, needed under `model.seg_box`."""
+    that reads the box, boxes) is given. `boxes`: x's boxes in pixels, needed under `model.seg_box` or
+    `model.mask_in_box`."""
     from seigan.metrics import iou_per_image
     from seigan.model import batched_masks
     from seigan.batches import random_flip, random_zoom
     gen = torch.Generator().manual_seed(train_cfg.seed + 20)
     seg = networks.make_seg(model_cfg, seed=train_cfg.seed).to(device)
-    if model_cfg.seg_box and boxes is None:
-        raise ValueError("the supervised bound's G_seg reads the box (model.seg_box), but no boxes were given")
-    box_map = networks.box_maps(boxes, x.shape[-1]) if model_cfg.seg_box else None
+    if seg.needs_box and boxes is None:
+        raise ValueError("the supervised bound's G_seg reads the box (model.seg_box / model.mask_in_box), but no "
+                         "boxes were given")
+    box_map = networks.box_maps(boxes, x.shape[-1]) if seg.needs_box else None
     opt = torch.optim.Adam(seg.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2))
     half = steps // 2
     sched = torch.optim.lr_scheduler.LambdaLR(

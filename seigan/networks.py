@@ -179,24 +179,34 @@ def box_maps(boxes: torch.Tensor, size: int) -> torch.Tensor:
 class SegNet(nn.Module):
     """G_seg: image (and, with `model.seg_box`, x's box as a fourth channel) -> soft object mask m in [0, 1].
 
-    The paper crops x to the object's box, so its G_seg knows where the object is; our crops hold the object at
-    45-85% of the side anywhere, and the box channel gives that knowledge back (docs/method.md, "Networks")."""
+    The paper crops x to the object's box, so its G_seg knows where the object is and never marks a pixel outside
+    it; our crops hold the object at 45-85% of the side anywhere. `model.seg_box` gives the box back as an input,
+    `model.mask_in_box` cuts the mask to the box as the paper's crop does (docs/method.md, "Networks")."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.takes_box = cfg.seg_box
+        self.takes_box, self.in_box = cfg.seg_box, cfg.mask_in_box
         arch = {"unet": UNet, "pix2pix": Pix2PixUNet}[cfg.seg_arch]
         self.unet = arch(3 + int(self.takes_box), 1, cfg.ngf, cfg.seg_depth, cfg.norm)
 
+    @property
+    def needs_box(self) -> bool:
+        """Whether every call must be given x's box map."""
+        return self.takes_box or self.in_box
+
     def forward(self, x, box=None):
-        """`box`: x's box as a map (1 inside; `box_maps`), needed with `model.seg_box` and ignored without."""
+        """`box`: x's box as a map (1 inside; `box_maps`), needed with `model.seg_box` or `model.mask_in_box` and
+        ignored without."""
         expect_image(x, 3, "G_seg input x")
-        if not self.takes_box:
+        if not self.needs_box:
             return torch.sigmoid(self.unet(x))
         if box is None:
-            raise ValueError("G_seg takes the object's box (model.seg_box: true), but none was given")
+            raise ValueError("G_seg takes the object's box (model.seg_box / model.mask_in_box: true), but none was "
+                             "given")
         expect_image(box, 1, "G_seg input box", x.shape[-1])
-        return torch.sigmoid(self.unet(torch.cat([x, box.to(x.dtype) * 2 - 1], 1)))
+        box = box.to(x.dtype)
+        m = torch.sigmoid(self.unet(torch.cat([x, box * 2 - 1], 1) if self.takes_box else x))
+        return m * box if self.in_box else m
 
 
 class EnhanceNet(nn.Module):
