@@ -158,9 +158,10 @@ def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None 
     r = model.cfg_model.resolution
     x = to_model(cut(image, left, top, side), r, device)
     yt = to_model(cut(y, *region), r, device) if y is not None else None
-    out = model.predict(x, yt, box_in_crop(box, left, top, side, r).to(device))
-    if hole:
-        out["hole"] = hard_hole(out["m"], grow=1)
+    box_map = box_in_crop(box, left, top, side, r).to(device)
+    out = model.predict(x, yt, box_map)
+    if hole:  # grown by a pixel, but not past the box when G_seg's masks end at it (model.mask_in_box)
+        out["hole"] = hard_hole(out["m"], grow=1) * (box_map if model.cfg_model.mask_in_box != "never" else 1)
         out["x_hat_hard"] = model.inpaint(x, out["hole"])
     return out, (left, top, side)
 

@@ -87,8 +87,8 @@ class ModelConfig(Checked):
     norm: Literal["instance", "batch", "none"] = "instance"
     noise_channels: int = 1        # channels of the noise map fed to G_enh
     seg_box: bool = False          # G_seg also sees x's box as a fourth input channel (the paper's G_seg sees the box's crop)
-    mask_in_box: bool = False      # G_seg's mask is 0 outside x's box, in training and inference (the paper's G_seg
-                                   # sees only the box's crop)
+    mask_in_box: Literal["never", "inference", "always"] = "inference"  # G_seg's mask is 0 outside x's box at inference
+    # (evaluation, validation, seigan.api) or also in training: the paper's G_seg sees only the box's crop
     seg_arch: Literal["pix2pix", "unet"] = "unet"  # pix2pix: 4x4 strided U-Net; unet: 3x3 conv pairs per level
     init: Literal["normal", "default"] = "default"    # normal: CycleGAN's N(0, 0.02); default: PyTorch's own
     upsample: Literal["transposed", "bilinear"] = "bilinear"  # G_enh/G_inp decoders: CycleGAN's transposed convs

@@ -171,8 +171,8 @@ class SEIGAN(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> dict:
         """Both passes and every image the losses and discriminators use. Keys: m z y_hat x_hat z_tilde, and with
         the second pass m_prime z_prime x_hathat y_hathat. `box`: x's box map, which G_seg reads under
-        `model.seg_box` or cuts the mask to under `model.mask_in_box` (ŷ keeps x's object where it was, so the second
-        pass reads the same box).
+        `model.seg_box` or cuts the mask to under `model.mask_in_box: always` (ŷ keeps x's object where it was, so the
+        second pass reads the same box).
 
         With `loss.mask_grad: adversarial` the mask reaches the losses only through the paste judged by D_obj,
         the inpainted x_hat judged by D_bg and the mask priors; everything else (G_enh, identity, the second
@@ -244,7 +244,7 @@ class SEIGAN(nn.Module):
     @property
     def uses_boxes(self) -> bool:
         """Whether a loss or G_seg reads x's box (then training batches carry it)."""
-        return self.cfg_loss.uses_boxes or self.cfg_model.seg_box or self.cfg_model.mask_in_box
+        return self.cfg_loss.uses_boxes or self.cfg_model.seg_box or self.cfg_model.mask_in_box == "always"
 
     def generator_losses(self, out: dict, x: torch.Tensor, y: torch.Tensor, box: torch.Tensor | None = None) -> dict:
         """Named, unweighted generator losses (zeros for switched-off terms are left out); `box`: x's box as a map

@@ -181,7 +181,8 @@ class SegNet(nn.Module):
 
     The paper crops x to the object's box, so its G_seg knows where the object is and never marks a pixel outside
     it; our crops hold the object at 45-85% of the side anywhere. `model.seg_box` gives the box back as an input,
-    `model.mask_in_box` cuts the mask to the box as the paper's crop does (docs/method.md, "Networks")."""
+    `model.mask_in_box` cuts the mask to the box as the paper's crop does, at inference or also in training
+    (docs/method.md, "Networks")."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -191,22 +192,22 @@ class SegNet(nn.Module):
 
     @property
     def needs_box(self) -> bool:
-        """Whether every call must be given x's box map."""
-        return self.takes_box or self.in_box
+        """Whether calls must be given x's box map (under `mask_in_box: inference`, only calls in eval mode)."""
+        return self.takes_box or self.in_box != "never"
 
     def forward(self, x, box=None):
         """`box`: x's box as a map (1 inside; `box_maps`), needed with `model.seg_box` or `model.mask_in_box` and
         ignored without."""
         expect_image(x, 3, "G_seg input x")
-        if not self.needs_box:
+        cut = self.in_box == "always" or (self.in_box == "inference" and not self.training)
+        if not (self.takes_box or cut):
             return torch.sigmoid(self.unet(x))
         if box is None:
-            raise ValueError("G_seg takes the object's box (model.seg_box / model.mask_in_box: true), but none was "
-                             "given")
+            raise ValueError("G_seg takes the object's box (model.seg_box / model.mask_in_box), but none was given")
         expect_image(box, 1, "G_seg input box", x.shape[-1])
         box = box.to(x.dtype)
         m = torch.sigmoid(self.unet(torch.cat([x, box * 2 - 1], 1) if self.takes_box else x))
-        return m * box if self.in_box else m
+        return m * box if cut else m
 
 
 class EnhanceNet(nn.Module):

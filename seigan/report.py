@@ -74,6 +74,14 @@ def departures(params: config.Params) -> list:
             "in a crop at 45-85% of its side, and without the box the adversaries left the mask at half the animal "
             "with a fifth of it outside the box (docs/learning.md)")]
           if lo.uses_boxes else []),
+        *([("The mask ends at the box", "every G_seg's mask (SEIGAN's, the baseline's, the supervised bound's) is 0 "
+            "outside x's box " + ("in training and at inference" if m.mask_in_box == "always" else
+                                  "where it is used: evaluation, validation and seigan.api; training sees the whole "
+                                  "mask"),
+            "the paper's G_seg sees only the box's crop, so its mask ends at the box; our crops show background "
+            "around the box, and a quarter of the uncut mask lay there. Cut in training too, the adversaries shrank "
+            "the mask below the animal (docs/learning.md)")]
+          if m.mask_in_box != "never" else []),
         *([("The box as G_seg's input", "x's box as a fourth input channel of G_seg (1 inside, −1 outside), in "
             "training and evaluation, in SEIGAN, the baseline and the supervised bound alike",
             "the paper's G_seg sees the crop around the box, so it knows where the object is; our crops hold the "

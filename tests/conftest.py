@@ -21,7 +21,7 @@ BASE = {
     "data": {}, "eval": {},
     # the unit tests' steps take no box (test_model.py gives one)
     "loss": {"box_outside": 0.0, "box_tight": 0.0, "box_pairwise": 0.0},
-    "model": {"resolution": 32, "ngf": 4, "ndf": 8, "n_blocks": 1},
+    "model": {"resolution": 32, "ngf": 4, "ndf": 8, "n_blocks": 1, "mask_in_box": "never"},
     # G_seg trains in the variants here (as in the paper and the gpu profile): the tests cover the joint objective
     "train": {"steps": 50, "batch_size": 2, "pool_size": 4, "seg_lr_scale": 0.1},
     "warmup": {"steps": 0},  # no warm start unless a test asks for one

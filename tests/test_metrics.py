@@ -199,8 +199,10 @@ def test_supervised_bound_logs_a_validation_curve():
     from seigan.config import ModelConfig, TrainConfig
     x = torch.rand(8, 3, 32, 32) * 2 - 1
     masks = (torch.rand(8, 1, 32, 32) > 0.5).float()
+    boxes = torch.tensor([[4.0, 4.0, 28.0, 24.0]] * 8)
     seg, curve = baselines.train_supervised(x, masks, ModelConfig(resolution=32, ngf=4, seg_depth=3),
-                                            TrainConfig(batch_size=2, zoom=0.2), 5, val=(x, masks), val_every=2)
+                                            TrainConfig(batch_size=2, zoom=0.2), 5, val=(x, masks, boxes),
+                                            val_every=2, boxes=boxes)
     assert [r["step"] for r in curve] == [2, 4, 5]
     assert all(0 <= r["val_iou"] <= 1 for r in curve)
     assert not seg.training

@@ -110,14 +110,19 @@ def test_g_seg_reads_the_box_only_when_asked_and_says_so_when_it_is_missing():
 
 def test_mask_in_box_is_zero_outside_the_box_and_the_plain_mask_inside():
     """`model.mask_in_box`: the paper's G_seg sees only the box's crop, so its mask is 0 outside the box; inside, the
-    same network's mask is unchanged (the cut adds no weights), and a missing box is named."""
+    same network's mask is unchanged (the cut adds no weights). `inference` cuts in eval mode only (training sees the
+    whole mask), `always` in both; a missing box is named."""
     x = images(2)
     box = networks.box_maps(torch.tensor([[4.0, 6.0, 20.0, 26.0], [10.0, 2.0, 30.0, 18.0]]), 32)
     cfg = dict(resolution=32, ngf=4, seg_depth=4)
-    cut = networks.make_seg(ModelConfig(**cfg, mask_in_box=True), seed=0)
-    plain = networks.make_seg(ModelConfig(**cfg), seed=0)
-    m, ref = cut(x, box), plain(x)
-    assert m[box == 0].abs().max() == 0 and (ref[box == 0] > 0).all()
-    assert torch.equal(m[box == 1], ref[box == 1])
-    with pytest.raises(ValueError, match="model.mask_in_box"):
-        cut(x)
+    plain = networks.make_seg(ModelConfig(**cfg, mask_in_box="never"), seed=0).eval()
+    ref = plain(x)
+    assert (ref[box == 0] > 0).all() and torch.equal(plain(x, box), ref)
+    for mode, cuts_in_training in (("always", True), ("inference", False)):
+        cut = networks.make_seg(ModelConfig(**cfg, mask_in_box=mode), seed=0)
+        m = cut.eval()(x, box)
+        assert m[box == 0].abs().max() == 0 and torch.equal(m[box == 1], ref[box == 1])
+        with pytest.raises(ValueError, match="model.mask_in_box"):
+            cut(x)
+        trained = cut.train()(x, box)
+        assert (trained[box == 0].abs().max() == 0) == cuts_in_training
