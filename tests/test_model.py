@@ -420,3 +420,19 @@ def test_a_g_seg_that_reads_the_box_gets_it_in_both_passes_and_at_inference(make
     assert torch.equal(out["m_prime"], model.seg(out["y_hat"], box))
     moved = box.roll(8, -1)
     assert not torch.allclose(model.predict(x, box=box)["m"], model.predict(x, box=moved)["m"])
+
+
+def test_mask_in_box_cuts_where_the_mask_is_used_and_in_training_only_when_always(make_model):
+    """`model.mask_in_box: inference` trains on the whole mask (batches need no box) and cuts it in `predict`;
+    `always` makes the batches carry the box and cuts the mask of both passes (ŷ keeps x's object where it was)."""
+    x, y = images(2), images(2, seed=1)
+    box = torch.zeros(2, 1, *x.shape[-2:])
+    box[:, :, 4:20, 2:18] = 1
+    model = make_model("full", model={"mask_in_box": "inference"})
+    assert not model.uses_boxes and math.isfinite(model.step(x, y)["g_total"])
+    assert (model(x, y)["m"][box == 0] > 0).all()
+    assert model.predict(x, box=box)["m"][box == 0].abs().max() == 0
+    model = make_model("full", model={"mask_in_box": "always"})
+    assert model.uses_boxes and math.isfinite(model.step(x, y, box)["g_total"])
+    out = model(x, y, box)
+    assert out["m"][box == 0].abs().max() == 0 and out["m_prime"][box == 0].abs().max() == 0
