@@ -161,7 +161,7 @@ def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None 
     box_map = box_in_crop(box, left, top, side, r).to(device)
     out = model.predict(x, yt, box_map)
     if hole:  # grown by a pixel, but not past the box when G_seg's masks end at it (model.mask_in_box)
-        out["hole"] = hard_hole(out["m"], grow=1) * (box_map if model.cfg_model.mask_in_box != "never" else 1)
+        out["hole"] = hard_hole(out["m"], grow=1) * (box_map if model.seg.ends_at_box else 1)
         out["x_hat_hard"] = model.inpaint(x, out["hole"])
     return out, (left, top, side)
 

@@ -191,15 +191,20 @@ class SegNet(nn.Module):
         self.unet = arch(3 + int(self.takes_box), 1, cfg.ngf, cfg.seg_depth, cfg.norm)
 
     @property
+    def ends_at_box(self) -> bool:
+        """Whether the masks it gives at inference are 0 outside x's box (`model.mask_in_box` other than never)."""
+        return self.in_box != "never"
+
+    @property
     def needs_box(self) -> bool:
         """Whether calls must be given x's box map (under `mask_in_box: inference`, only calls in eval mode)."""
-        return self.takes_box or self.in_box != "never"
+        return self.takes_box or self.ends_at_box
 
     def forward(self, x, box=None):
         """`box`: x's box as a map (1 inside; `box_maps`), needed with `model.seg_box` or `model.mask_in_box` and
         ignored without."""
         expect_image(x, 3, "G_seg input x")
-        cut = self.in_box == "always" or (self.in_box == "inference" and not self.training)
+        cut = self.in_box == "always" or (self.ends_at_box and not self.training)
         if not (self.takes_box or cut):
             return torch.sigmoid(self.unet(x))
         if box is None:
