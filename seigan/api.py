@@ -22,11 +22,12 @@ from PIL import Image
 from seigan import atomic
 from seigan import config, networks, runs
 from seigan.data.layout import DataError, open_image, to_tensor
-from seigan.model import SEIGAN, hard_hole
+from seigan.model import SEIGAN, hard_hole, seg_size
 
 BOX_FILL = 0.65              # the box's longer side / the crop's side
 MAX_PIXELS = 100_000_000     # larger photos are refused with one line (downscale them first)
 DEFAULT_VARIANT = "full"
+SEG_SCALE = config.EvalConfig().seg_scale  # G_seg reads the crop at this multiple of its resolution, as evaluated
 
 
 class InputError(ValueError):
@@ -150,16 +151,22 @@ def blend(base: np.ndarray, patch: np.ndarray, alpha: np.ndarray, left: int, top
 
 # -- the three uses -------------------------------------------------------------------------------------------
 def _predict(model: SEIGAN, image: np.ndarray, box: tuple, y: np.ndarray | None = None, region=None,
-             hole: bool = False) -> tuple:
+             hole: bool = False, seg_scale: float = SEG_SCALE) -> tuple:
     """The model's outputs on the crop around `box` (and, given y, on `region` of it); with `hole`, also the mask
-    thresholded and grown by a pixel and G_inp's fill of that hard hole (what `remove` shows)."""
+    thresholded and grown by a pixel and G_inp's fill of that hard hole (what `remove` shows). G_seg reads the crop
+    at `seg_scale` x the model's resolution (`eval.seg_scale`, as the evaluation does)."""
+    if not isinstance(seg_scale, (int, float)) or isinstance(seg_scale, bool) or not seg_scale >= 1:
+        raise InputError(f"seg_scale must be a number >= 1, got {seg_scale!r}")
     left, top, side = crop_around(box)
     device = next(model.parameters()).device
     r = model.cfg_model.resolution
-    x = to_model(cut(image, left, top, side), r, device)
+    patch = cut(image, left, top, side)
+    x = to_model(patch, r, device)
     yt = to_model(cut(y, *region), r, device) if y is not None else None
     box_map = box_in_crop(box, left, top, side, r).to(device)
-    out = model.predict(x, yt, box_map)
+    size = seg_size(model.cfg_model, seg_scale)
+    fine = () if size == r else (to_model(patch, size, device), box_in_crop(box, left, top, side, size).to(device))
+    out = model.predict(x, yt, box_map, *fine)
     if hole:  # grown by a pixel, but not past the box when G_seg's masks end at it (model.mask_in_box)
         out["hole"] = hard_hole(out["m"], grow=1) * (box_map if model.seg.ends_at_box else 1)
         out["x_hat_hard"] = model.inpaint(x, out["hole"])
@@ -172,28 +179,28 @@ def read_object(image, box) -> tuple:
     return img, check_box(box, img.shape[1], img.shape[0], str(image) if isinstance(image, (str, Path)) else "image")
 
 
-def segment(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
+def segment(image, box, checkpoint=None, device: str = "cpu", seg_scale: float = SEG_SCALE) -> np.ndarray:
     """The object's soft mask, (H, W) uint8 (255 = object), the size of the photo; 0 outside the crop."""
     model = _model(checkpoint, device)
     img, box = read_object(image, box)
-    out, (left, top, side) = _predict(model, img, box)
+    out, (left, top, side) = _predict(model, img, box, seg_scale=seg_scale)
     m = from_model(out["m"], side, images=False)
     full = np.zeros(img.shape[:2] + (1,), np.uint8)
     return blend(full, np.full(m.shape, 255.0, np.float32), m, left, top)[..., 0]
 
 
-def remove(image, box, checkpoint=None, device: str = "cpu") -> np.ndarray:
+def remove(image, box, checkpoint=None, device: str = "cpu", seg_scale: float = SEG_SCALE) -> np.ndarray:
     """The photo with the object inpainted away by G_inp, (H, W, 3) uint8: the hole is the mask thresholded at 0.5 and
     grown by a pixel of the model's resolution (no soft edge for the outline to show through); pixels outside the
     hole untouched."""
     model = _model(checkpoint, device)
     img, box = read_object(image, box)
-    out, (left, top, side) = _predict(model, img, box, hole=True)
+    out, (left, top, side) = _predict(model, img, box, hole=True, seg_scale=seg_scale)
     return blend(img, from_model(out["x_hat_hard"], side), from_model(out["hole"], side, images=False), left, top)
 
 
 def compose(image, box, background, checkpoint=None, device: str = "cpu", at: tuple | None = None,
-            scale: float = 1.0) -> np.ndarray:
+            scale: float = 1.0, seg_scale: float = SEG_SCALE) -> np.ndarray:
     """The object of `image` (in `box`) moved onto `background` with its box centre at `at` (x, y; default: the
     background's centre) and its size times `scale`; G_enh's composite is blended in with the mask, so the
     background is untouched where the mask is 0. Returns (Hb, Wb, 3) uint8."""
@@ -208,7 +215,7 @@ def compose(image, box, background, checkpoint=None, device: str = "cpu", at: tu
         raise InputError(f"--at {cx:g},{cy:g} is outside the {wb}x{hb} background")
     side = max(2, int(round(crop_around(box)[2] * scale)))
     region = (int(round(cx - side / 2)), int(round(cy - side / 2)), side)
-    out, _ = _predict(model, img, box, bg, region)
+    out, _ = _predict(model, img, box, bg, region, seg_scale=seg_scale)
     return blend(bg, from_model(out["y_hat"], side), from_model(out["m"], side, images=False), region[0], region[1])
 
 

@@ -51,16 +51,20 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", required=True, help="output file (or folder, with --boxes)")
         p.add_argument("--checkpoint", help="checkpoint folder or last.pt (default: checkpoints/full)")
         p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+        p.add_argument("--seg-scale", type=float, default=api.SEG_SCALE,
+                       help=f"G_seg reads the crop at this multiple of its resolution (default {api.SEG_SCALE:g}, "
+                            "as evaluated; 1 = as trained)")
     return ap
 
 
 def run_one(args, model, image, box, output) -> None:
     if args.cmd == "segment":
-        result = api.segment(image, box, model)
+        result = api.segment(image, box, model, seg_scale=args.seg_scale)
     elif args.cmd == "remove":
-        result = api.remove(image, box, model)
+        result = api.remove(image, box, model, seg_scale=args.seg_scale)
     else:
-        result = api.compose(image, box, args.background, model, at=args.at, scale=args.scale)
+        result = api.compose(image, box, args.background, model, at=args.at, scale=args.scale,
+                             seg_scale=args.seg_scale)
     api.save(result, output)
 
 

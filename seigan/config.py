@@ -248,7 +248,9 @@ class BaselineConfig(Checked):
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(Checked):
+    SECTION = "eval"
+    MINIMA: typing.ClassVar[dict] = {"seg_scale": 1}
     n_examples: int = 8            # first N test images in every example grid (never cherry-picked)
     c2st_epochs: int = 15
     c2st_seeds: int = 5            # classifier seeds of each C2ST: its accuracy is a mean with a spread
@@ -257,6 +259,8 @@ class EvalConfig:
                                    # until its validation IoU levels off; 0 = skip it
     supervised_lr: float = 1e-3    # its Adam learning rate
     limit: typing.Optional[int] = None  # use only the first N test images (smoke tests); None = all
+    seg_scale: float = 2.0         # SEIGAN's and the baseline's G_seg read x at this multiple of model.resolution at
+                                   # inference (the data's own pixels), the mask resized back; 1 = as trained
 
 
 @dataclass

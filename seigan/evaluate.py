@@ -20,8 +20,8 @@ import pandas as pd
 import torch
 
 from seigan import atomic, baselines, cache, config, enhancement, metrics, networks, realism, runs, supervised
-from seigan.data.layout import Split
-from seigan.model import SEIGAN, batched, batched_masks, paste, predict_masks
+from seigan.data.layout import Split, load_split
+from seigan.model import SEIGAN, FineView, batched, batched_masks, paste, predict_masks, seg_size
 from seigan.paths import resolve
 
 N_WORST = 8  # the test images with the lowest IoU shown in the report
@@ -39,6 +39,7 @@ class TestSet:
     y: torch.Tensor       # one test background per object image
     hole: torch.Tensor    # where the object truly is (true mask >= 0.5)
     region: torch.Tensor  # the true mask dilated by a few pixels: where ŷ is compared with the true swap
+    fine: FineView | None = None  # x at the resolution G_seg reads at inference (`eval.seg_scale` > 1)
 
     @property
     def groups(self) -> list:
@@ -85,7 +86,16 @@ def load_test(params: config.Params, split: str = "test") -> TestSet:
     if test.swap is not None and len(test.y) < len(test.x):
         test.swap = None  # the swaps were rendered onto y_i; a shorter y list pairs differently
     region = metrics.dilate(test.mask, metrics.dilation_px(params.model.resolution))
-    return TestSet(test, y, (test.mask >= 0.5).float(), region)
+    return TestSet(test, y, (test.mask >= 0.5).float(), region, fine_view(params, split))
+
+
+def fine_view(params: config.Params, split: str) -> FineView | None:
+    """`split`'s images at the side G_seg reads at inference (`eval.seg_scale`), or None at scale 1."""
+    size = seg_size(params.model, params.eval.seg_scale)
+    if size == params.model.resolution:
+        return None
+    fine = load_split(resolve(params.data.root), split, size, limit=params.eval.limit)
+    return FineView(fine.x, fine.boxes)
 
 
 def swap_absent_line(params: config.Params) -> str:
@@ -99,7 +109,8 @@ def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
     (with G_enh) ŷ for the paste with the true mask: what G_enh does where the mask is not in its way."""
     b = params.eval.batch_size
     box = networks.box_maps(ts.split.boxes, ts.split.x.shape[-1])
-    out = batched(model.predict, (ts.split.x, ts.y, box), b, device)
+    fine = () if ts.fine is None else (ts.fine.x, ts.fine.box_maps)
+    out = batched(model.predict, (ts.split.x, ts.y, box) + fine, b, device)
     if model.inp is None:  # a mask-only run (the cut-and-paste baseline): its mask is all it makes
         return out
     fill = lambda mask: batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731
@@ -288,7 +299,8 @@ def evaluate_baselines(params, names, ts: TestSet, device, res: dict, progress=T
     for name in names:
         state = atomic.load(runs.last_checkpoint(name))
         model = runs.load_trained(runs.checkpoint_dir(name), device, state=state)
-        m = res["masks"][name] = predict_masks(model, ts.split.x, device, params.eval.batch_size, ts.split.boxes)
+        m = res["masks"][name] = predict_masks(model, ts.split.x, device, params.eval.batch_size, ts.split.boxes,
+                                                ts.fine)
         res["per_image"][name] = {"iou": ts.iou(m)}
         res["segmentation"][name] = ts.seg_entry(m)
         res["collapse"][name] = collapse_stats(m)

@@ -372,11 +372,24 @@ class SEIGAN(nn.Module):
             self.train(was)
 
     @torch.no_grad()
-    def predict(self, x: torch.Tensor, y: torch.Tensor | None = None, box: torch.Tensor | None = None) -> dict:
-        """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat. `box`:
-        x's box map (`networks.box_maps`), needed under `model.seg_box` or `model.mask_in_box`."""
+    def segment(self, x: torch.Tensor, box: torch.Tensor | None = None, x_seg: torch.Tensor | None = None,
+                box_seg: torch.Tensor | None = None) -> torch.Tensor:
+        """G_seg's mask of x in eval mode, at x's resolution. Given `x_seg` (the same image at a finer resolution,
+        `eval.seg_scale`; `box_seg` its box map), G_seg reads that and its mask is resized to x's and cut to x's box
+        again: trained at 48 px, G_seg draws the object's edge better at 96 (docs/learning.md, "G_seg at twice
+        its training resolution")."""
+        seg = self.for_inference("seg")
         with self.evaluating():
-            m = self.for_inference("seg")(x, box)
+            return seg(x, box) if x_seg is None else read_finer(seg, x, box, x_seg, box_seg)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, y: torch.Tensor | None = None, box: torch.Tensor | None = None,
+                x_seg: torch.Tensor | None = None, box_seg: torch.Tensor | None = None) -> dict:
+        """Inference in eval mode: the mask, the inpainted x_hat and, given y, the composites z and y_hat. `box`:
+        x's box map (`networks.box_maps`), needed under `model.seg_box` or `model.mask_in_box`; `x_seg`, `box_seg`:
+        a finer view of x for G_seg (`segment`)."""
+        with self.evaluating():
+            m = self.segment(x, box, x_seg, box_seg)
             res = {"m": m, "x_hat": self.inpaint(x, m)} if self.inp is not None else {"m": m}
             if y is not None:
                 res["z"] = paste(m, x, y)
@@ -439,5 +452,34 @@ def batched_masks(segment, images: torch.Tensor, device, batch: int = 50,
 
 
 def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50,
-                  boxes: torch.Tensor | None = None) -> torch.Tensor:
-    return batched_masks(lambda chunk, box: model.predict(chunk, box=box)["m"], images, device, batch, boxes)
+                  boxes: torch.Tensor | None = None, fine: "FineView | None" = None) -> torch.Tensor:
+    """A SEIGAN's masks of `images` (with their boxes in pixels); `fine`: the same images at a finer resolution for
+    G_seg to read (`eval.seg_scale`)."""
+    if fine is None:
+        return batched_masks(lambda chunk, box: model.predict(chunk, box=box)["m"], images, device, batch, boxes)
+    maps = networks.box_maps(boxes, images.shape[-1])
+    return batched(lambda x, b, xs, bs: {"m": model.segment(x, b, xs, bs)},
+                   (images, maps, fine.x, fine.box_maps), batch, device)["m"]
+
+
+def read_finer(seg: networks.SegNet, x: torch.Tensor, box, x_seg: torch.Tensor, box_seg) -> torch.Tensor:
+    """`seg`'s mask of x (at x's resolution) from its reading of x_seg, the same image at a finer one: the mask is
+    resized to x's and, where G_seg's masks end at the box, cut to x's box again."""
+    m = F.interpolate(seg(x_seg, box_seg), size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return m * box if box is not None and seg.ends_at_box else m
+
+
+def seg_size(cfg: ModelConfig, scale: float) -> int:
+    """The side at which G_seg reads x at inference for `eval.seg_scale`: scale x the model's resolution, rounded to
+    a multiple the U-Net's downsamplings divide."""
+    step = 2 ** cfg.seg_depth
+    return max(step, round(cfg.resolution * scale / step) * step)
+
+
+class FineView:
+    """Images at a finer resolution than the model's, with their box maps: what G_seg reads at inference when
+    `eval.seg_scale` > 1 (the data's own pixels, not the model-resolution images upsampled)."""
+
+    def __init__(self, x: torch.Tensor, boxes: torch.Tensor):
+        self.x, self.boxes = x, boxes
+        self.box_maps = networks.box_maps(boxes, x.shape[-1])

@@ -9,6 +9,10 @@ never test. `docs/learning.md` keeps the table of recipes tried with these curve
     python -m seigan.probe warmup --minutes 4 --set warmup.binarize=2 --set model.seg_arch=unet
     python -m seigan.probe full --minutes 3 --init probe_warmup.pt
     python -m seigan.probe supervised --eval-steps 250 --set model.seg_box=true
+    python -m seigan.probe seg-scale --checkpoints checkpoints/warmup supervised --scales 1 1.5 2 2.5
+
+`seg-scale` trains nothing: trained G_segs (checkpoint folders, or `supervised` for the bound) read the validation
+images at each `eval.seg_scale`, one line per checkpoint and scale.
 
 `warmup` is the warm start's run (its objective and settings, params.yaml's `warmup` section); `supervised` is the
 supervised bound, trained as its stage trains it (`eval.supervised_*`; --minutes and --steps do not apply); any
@@ -65,9 +69,35 @@ def probe_bound(params: config.Params, args) -> int:
     return 0
 
 
+def probe_seg_scale(params: config.Params, args) -> int:
+    """Validation IoU of trained G_segs reading x at each scale (inference only)."""
+    from seigan import networks
+    from seigan.model import batched, batched_masks, predict_masks, read_finer
+    device = config.torch_device(params.train.device)
+    for ckpt in args.checkpoints:
+        bound = supervised.load_bound(params, device) if ckpt == "supervised" else None
+        model = None if bound is not None else runs.load_trained(ckpt, device)
+        for scale in args.scales:
+            at = dataclasses.replace(params, eval=dataclasses.replace(params.eval, seg_scale=scale))
+            ts = evaluate.load_test(at, "val")
+            if bound is not None and ts.fine is None:
+                masks = batched_masks(bound, ts.split.x, device, params.eval.batch_size, ts.split.boxes)
+            elif bound is not None:
+                maps = networks.box_maps(ts.split.boxes, ts.split.x.shape[-1])
+                masks = batched(lambda x, b, xs, bs: {"m": read_finer(bound, x, b, xs, bs)},
+                                (ts.split.x, maps, ts.fine.x, ts.fine.box_maps), params.eval.batch_size, device)["m"]
+            else:
+                masks = predict_masks(model, ts.split.x, device, params.eval.batch_size, ts.split.boxes, ts.fine)
+            emit({"label": args.label, "checkpoint": ckpt, "seg_scale": scale,
+                  "val_iou": round(ts.seg_entry(masks)["iou"], 4)}, args.out)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m seigan.probe", description=__doc__.split("\n")[0])
-    ap.add_argument("variant", help="warmup, supervised, or a variant name from params.yaml")
+    ap.add_argument("variant", help="warmup, supervised, seg-scale, or a variant name from params.yaml")
+    ap.add_argument("--checkpoints", nargs="+", default=["checkpoints/warmup"], help="with seg-scale")
+    ap.add_argument("--scales", nargs="+", type=float, default=[1.0, 2.0], help="with seg-scale")
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--eval-seconds", type=float, default=30.0, help="validate every this many seconds")
     ap.add_argument("--steps", type=int, help="stop after this many steps (whichever comes first with --minutes)")
@@ -87,6 +117,8 @@ def main(argv=None) -> int:
         device = config.torch_device(params.train.device)
         if args.variant == "supervised":
             return probe_bound(params, args)
+        if args.variant == "seg-scale":
+            return probe_seg_scale(params, args)
         run = runs.get(params, args.variant)  # trained as the pipeline trains the warm start or the variant
     except (config.ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -121,8 +121,9 @@ def composites_for_study(params, variants: list, n_images: int) -> dict:
     ts = load_test(dataclasses.replace(params, eval=dataclasses.replace(params.eval, limit=n_images)))
     images = {"real": ts.split.x}
     box = box_maps(ts.split.boxes, ts.split.x.shape[-1])
+    fine = () if ts.fine is None else (ts.fine.x, ts.fine.box_maps)  # G_seg's view, as in the evaluation
     for name in variants:
-        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y, box)["y_hat"]
+        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y, box, *fine)["y_hat"]
     return images
 
 

@@ -54,7 +54,7 @@ def evaluate_unseen(params: config.Params, progress: bool = True,
     names = evaluate.evaluated_runs(params, evaluate.trained_variants(params)) + evaluate.trained_baselines(params)
     for name in names:
         model = runs.load_trained(runs.checkpoint_dir(name), device)
-        masks[name] = predict_masks(model, ts.split.x, device, params.eval.batch_size, ts.split.boxes)
+        masks[name] = predict_masks(model, ts.split.x, device, params.eval.batch_size, ts.split.boxes, ts.fine)
         table[name] = {**ts.seg_entry(masks[name]), "soft": metrics.mask_stats(masks[name])["soft"]}
         if progress:
             print(f"{name}: unseen IoU {table[name]['iou']:.3f} ± {table[name]['iou_se']:.3f}")

@@ -155,3 +155,15 @@ def test_a_folder_with_a_csv_of_boxes(ckpt, tmp_path, capsys):
     assert "gone.png: missing file" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b_0.png", "b_1.png"]
     assert Image.open(tmp_path / "out" / "b_1.png").size == (100, 80)
+
+
+def test_g_seg_reads_the_crop_at_seg_scale_and_a_bad_scale_is_one_line(ckpt, tmp_path):
+    """The API reads the crop at `eval.seg_scale` x the model's resolution, as the evaluation does (its default is
+    params.yaml's); scale 1 is the model's own resolution, another mask; below 1 is refused."""
+    img = photo(tmp_path / "a.png")
+    assert api.SEG_SCALE == config.load(ROOT / "params.yaml").eval.seg_scale
+    m2, m1 = api.segment(img, BOX, ckpt, seg_scale=2.0), api.segment(img, BOX, ckpt, seg_scale=1.0)
+    assert m2.shape == m1.shape == (70, 90) and not np.array_equal(m1, m2)
+    assert np.array_equal(api.segment(img, BOX, ckpt), m2)
+    with pytest.raises(api.InputError, match="seg_scale"):
+        api.segment(img, BOX, ckpt, seg_scale=0.5)

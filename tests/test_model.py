@@ -436,3 +436,45 @@ def test_mask_in_box_cuts_where_the_mask_is_used_and_in_training_only_when_alway
     assert model.uses_boxes and math.isfinite(model.step(x, y, box)["g_total"])
     out = model(x, y, box)
     assert out["m"][box == 0].abs().max() == 0 and out["m_prime"][box == 0].abs().max() == 0
+
+
+def test_g_seg_reads_the_finer_view_and_its_mask_comes_back_at_xs_resolution_cut_to_the_box(make_model):
+    """`eval.seg_scale`: given x at a finer resolution, G_seg reads that (not x), and the mask returns at x's size,
+    0 outside x's box; given x itself as the finer view, the mask is the plain one."""
+    from seigan.networks import box_maps
+    model = make_model("full", model={"mask_in_box": "inference"})
+    x, y = images(2), images(2, seed=1)
+    n = x.shape[-1]
+    boxes = torch.tensor([[2.0, 4.0, 18.0, 20.0], [6.0, 2.0, 26.0, 30.0]])
+    # the finer view's box a little larger than x's (rounding at another size): the mask is still cut to x's box
+    box, fine_box = box_maps(boxes, n), box_maps(boxes * 2 + torch.tensor([-3.0, -3.0, 3.0, 3.0]), 2 * n)
+    fine = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    m = model.segment(x, box, fine, fine_box)
+    assert m.shape == (2, 1, n, n) and m[box == 0].abs().max() == 0
+    assert not torch.allclose(m, model.segment(x, box))
+    assert not torch.allclose(m, model.segment(x, box, fine.flip(-1), fine_box))  # it reads the view it is given
+    assert torch.equal(model.segment(x, box, x, box), model.segment(x, box))
+    assert torch.equal(model.predict(x, y, box, fine, fine_box)["m"], m)
+
+
+def test_the_evaluation_reads_the_test_images_at_seg_scale_for_g_seg_and_only_for_it(built_data, make_model):
+    """`evaluate.load_test` carries the split at `eval.seg_scale` x the model's resolution (the data's own pixels,
+    the boxes scaled with them); `outputs` (SEIGAN runs) and `predict_masks` (the baseline, the unseen split) take
+    G_seg's mask from it; at scale 1 there is none."""
+    import dataclasses
+    from seigan import evaluate
+    from seigan.model import predict_masks
+    from tests.conftest import tiny_params
+    params = tiny_params(data={"root": str(built_data)}, eval={"limit": 4, "seg_scale": 2.0},
+                         model={"mask_in_box": "inference"})
+    ts = evaluate.load_test(params)
+    r = params.model.resolution
+    assert ts.fine.x.shape == (4, 3, 2 * r, 2 * r)
+    assert (ts.fine.boxes - 2 * ts.split.boxes).abs().max() <= 1
+    model = make_model("full", model={"mask_in_box": "inference"})
+    box = evaluate.networks.box_maps(ts.split.boxes, r)
+    want = model.segment(ts.split.x, box, ts.fine.x, ts.fine.box_maps)
+    assert torch.equal(evaluate.outputs(model, ts, params, "cpu")["m"], want)
+    assert torch.equal(predict_masks(model, ts.split.x, "cpu", 2, ts.split.boxes, ts.fine), want)
+    plain = dataclasses.replace(params, eval=dataclasses.replace(params.eval, seg_scale=1.0))
+    assert evaluate.load_test(plain).fine is None

@@ -28,6 +28,9 @@ def test_departures_follow_the_params():
     assert "A colour adversary for G_enh" in before and "A colour adversary for G_enh" not in plain
     assert "another background's" in before["Self-supervised pixel losses"]
     assert "a gain in 1 ± 0.3" in plain["Self-supervised pixel losses"]
+    at_one = dataclasses.replace(p, eval=dataclasses.replace(p.eval, seg_scale=1.0))
+    finer = "G_seg reads x at a finer resolution at inference"
+    assert "2× the model's 48 px" in before[finer] and finer not in dict((w, h) for w, h, _ in report.departures(at_one))
     no_warm = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, steps=0))
     assert dict((w, h) for w, h, _ in report.departures(no_warm))["Training schedule"] == \
         "each variant trained from scratch"
