@@ -44,13 +44,18 @@ def test_merge_refuses_seeds_of_another_recipe(tmp_path):
 
 def test_the_report_flags_seeds_of_another_recipe():
     p = tiny_params()
-    current = {"recipe": runs.recipe(p)}
+    current = {"recipe": runs.recipe(p), "seg_scale": p.eval.seg_scale}
     assert report.seeds_recipe_note(current, p) == ""
     other_seed = tiny_params(train={"seed": 7})  # the seed is not part of the recipe
     assert report.seeds_recipe_note(current, other_seed) == ""
     longer = tiny_params(train={"steps": 51})
     assert "Stale" in report.seeds_recipe_note(current, longer)
     assert "does not record" in report.seeds_recipe_note({}, p)  # seeds.json written before recipes were recorded
+    # the recipe is the training's; G_seg's inference scale changes every mask, so it is checked beside it
+    at_one = tiny_params(eval={"seg_scale": 1.0})
+    assert report.seeds_recipe_note({"recipe": runs.recipe(p), "seg_scale": p.eval.seg_scale}, p) == ""
+    assert "reading x at 1x" in report.seeds_recipe_note({"recipe": runs.recipe(p)}, p)
+    assert "Stale" in report.seeds_recipe_note({"recipe": runs.recipe(p), "seg_scale": 2.0}, at_one)
 
 
 def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_run():
