@@ -49,6 +49,13 @@ class TestSet:
     def has_swap(self) -> bool:
         return self.split.swap is not None
 
+    @cached_property
+    def seg_inputs(self) -> tuple:
+        """What G_seg reads beside x (`SEIGAN.predict`'s box, x_seg, box_seg): x's box map, then the finer view and
+        its box map when `eval.seg_scale` > 1."""
+        box = networks.box_maps(self.split.boxes, self.split.x.shape[-1])
+        return (box,) + (() if self.fine is None else self.fine.inputs)
+
     def iou(self, masks: torch.Tensor) -> np.ndarray:
         return metrics.iou_per_image(masks, self.split.mask).numpy()
 
@@ -108,9 +115,7 @@ def outputs(model: SEIGAN, ts: TestSet, params: config.Params, device) -> dict:
     """m, z, ŷ and x̂ of a trained model on the test split, plus x̂ for its thresholded mask and for the true mask, and
     (with G_enh) ŷ for the paste with the true mask: what G_enh does where the mask is not in its way."""
     b = params.eval.batch_size
-    box = networks.box_maps(ts.split.boxes, ts.split.x.shape[-1])
-    fine = () if ts.fine is None else (ts.fine.x, ts.fine.box_maps)
-    out = batched(model.predict, (ts.split.x, ts.y, box) + fine, b, device)
+    out = batched(model.predict, (ts.split.x, ts.y) + ts.seg_inputs, b, device)
     if model.inp is None:  # a mask-only run (the cut-and-paste baseline): its mask is all it makes
         return out
     fill = lambda mask: batched(lambda x, m: {"x": model.inpaint(x, m)}, (ts.split.x, mask), b, device)["x"]  # noqa: E731

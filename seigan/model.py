@@ -442,24 +442,23 @@ def batched(fn, tensors: tuple, batch: int, device) -> dict:
 
 
 def batched_masks(segment, images: torch.Tensor, device, batch: int = 50,
-                  boxes: torch.Tensor | None = None) -> torch.Tensor:
-    """Masks of `images` from `segment` ((images, box maps or None) -> masks), run in chunks on `device`; returned
-    on the CPU. `boxes`: the images' boxes in pixels (N, 4), for a G_seg that reads them (`model.seg_box`)."""
+                  boxes: torch.Tensor | None = None, fine: "FineView | None" = None) -> torch.Tensor:
+    """Masks of `images` from `segment` ((images, box maps or None[, finer images, their box maps]) -> masks), run in
+    chunks on `device`; returned on the CPU. `boxes`: the images' boxes in pixels (N, 4), for a G_seg that reads them
+    or whose masks end at them; `fine`: the same images at the resolution G_seg reads at inference
+    (`eval.seg_scale`), which comes with the boxes."""
     if boxes is None:
+        if fine is not None:
+            raise ValueError("a finer view of the images needs their boxes (the mask is cut to them)")
         return batched(lambda chunk: {"m": segment(chunk, None)}, (images,), batch, device)["m"]
-    maps = networks.box_maps(boxes, images.shape[-1])
-    return batched(lambda chunk, box: {"m": segment(chunk, box)}, (images, maps), batch, device)["m"]
+    views = (images, networks.box_maps(boxes, images.shape[-1])) + (() if fine is None else fine.inputs)
+    return batched(lambda *chunks: {"m": segment(*chunks)}, views, batch, device)["m"]
 
 
 def predict_masks(model: SEIGAN, images: torch.Tensor, device, batch: int = 50,
                   boxes: torch.Tensor | None = None, fine: "FineView | None" = None) -> torch.Tensor:
-    """A SEIGAN's masks of `images` (with their boxes in pixels); `fine`: the same images at a finer resolution for
-    G_seg to read (`eval.seg_scale`)."""
-    if fine is None:
-        return batched_masks(lambda chunk, box: model.predict(chunk, box=box)["m"], images, device, batch, boxes)
-    maps = networks.box_maps(boxes, images.shape[-1])
-    return batched(lambda x, b, xs, bs: {"m": model.segment(x, b, xs, bs)},
-                   (images, maps, fine.x, fine.box_maps), batch, device)["m"]
+    """A SEIGAN's masks of `images` (G_seg alone, `SEIGAN.segment`: no inpainting is computed for them)."""
+    return batched_masks(model.segment, images, device, batch, boxes, fine)
 
 
 def read_finer(seg: networks.SegNet, x: torch.Tensor, box, x_seg: torch.Tensor, box_seg) -> torch.Tensor:
@@ -483,3 +482,8 @@ class FineView:
     def __init__(self, x: torch.Tensor, boxes: torch.Tensor):
         self.x, self.boxes = x, boxes
         self.box_maps = networks.box_maps(boxes, x.shape[-1])
+
+    @property
+    def inputs(self) -> tuple:
+        """(x_seg, box_seg), as `SEIGAN.segment` and `predict` take them."""
+        return self.x, self.box_maps

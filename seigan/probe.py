@@ -71,25 +71,24 @@ def probe_bound(params: config.Params, args) -> int:
 
 def probe_seg_scale(params: config.Params, args) -> int:
     """Validation IoU of trained G_segs reading x at each scale (inference only)."""
-    from seigan import networks
-    from seigan.model import batched, batched_masks, predict_masks, read_finer
+    from seigan.model import batched_masks, predict_masks, read_finer
     device = config.torch_device(params.train.device)
+    views = {scale: evaluate.load_test(dataclasses.replace(params, eval=dataclasses.replace(params.eval,
+                                                                                          seg_scale=scale)), "val")
+             for scale in args.scales}
     for ckpt in args.checkpoints:
-        bound = supervised.load_bound(params, device) if ckpt == "supervised" else None
-        model = None if bound is not None else runs.load_trained(ckpt, device)
-        for scale in args.scales:
-            at = dataclasses.replace(params, eval=dataclasses.replace(params.eval, seg_scale=scale))
-            ts = evaluate.load_test(at, "val")
-            if bound is not None and ts.fine is None:
-                masks = batched_masks(bound, ts.split.x, device, params.eval.batch_size, ts.split.boxes)
-            elif bound is not None:
-                maps = networks.box_maps(ts.split.boxes, ts.split.x.shape[-1])
-                masks = batched(lambda x, b, xs, bs: {"m": read_finer(bound, x, b, xs, bs)},
-                                (ts.split.x, maps, ts.fine.x, ts.fine.box_maps), params.eval.batch_size, device)["m"]
-            else:
-                masks = predict_masks(model, ts.split.x, device, params.eval.batch_size, ts.split.boxes, ts.fine)
+        if ckpt == "supervised":
+            bound = supervised.load_bound(params, device)
+            masks_of = lambda ts: batched_masks(  # noqa: E731
+                lambda x, box, *fine: read_finer(bound, x, box, *fine) if fine else bound(x, box),
+                ts.split.x, device, params.eval.batch_size, ts.split.boxes, ts.fine)
+        else:
+            model = runs.load_trained(ckpt, device)
+            masks_of = lambda ts: predict_masks(model, ts.split.x, device, params.eval.batch_size,  # noqa: E731
+                                                ts.split.boxes, ts.fine)
+        for scale, ts in views.items():
             emit({"label": args.label, "checkpoint": ckpt, "seg_scale": scale,
-                  "val_iou": round(ts.seg_entry(masks)["iou"], 4)}, args.out)
+                  "val_iou": round(ts.seg_entry(masks_of(ts))["iou"], 4)}, args.out)
     return 0
 
 

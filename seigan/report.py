@@ -573,13 +573,16 @@ def seeds_table(seeds: dict) -> pd.DataFrame:
 def seeds_recipe_note(seeds: dict, params: config.Params) -> str:
     """'' when reports/seeds.json was trained with params.yaml's recipe (every run's identity but the seed), else a
     warning that its numbers describe another recipe."""
+    same_recipe = seeds.get("recipe") == runs.recipe(params)
     scale = seeds.get("seg_scale", 1.0)  # seeds.json written before the setting existed: G_seg read x at 1x
-    if seeds.get("recipe") == runs.recipe(params) and scale == params.eval.seg_scale:
+    if same_recipe and scale == params.eval.seg_scale:
         return ""
-    if seeds.get("recipe") == runs.recipe(params):
-        why = f"measured with G_seg reading x at {scale:g}x, where params.yaml's eval.seg_scale is {params.eval.seg_scale:g}"
+    if same_recipe:
+        why = (f"measured with G_seg reading x at {scale:g}x, where params.yaml's eval.seg_scale is "
+               f"{params.eval.seg_scale:g}")
     else:
-        why = "trained with " + ("another recipe than params.yaml's" if seeds.get("recipe") else "a recipe it does not record")
+        why = "trained with " + ("another recipe than params.yaml's" if seeds.get("recipe")
+                                 else "a recipe it does not record")
     return (f"**Stale: these seeds were {why}**, so they are not the spread of this report's runs. "
             "Rerun `python -m seigan.seeds --seeds 0 1 2` to measure the current recipe.")
 

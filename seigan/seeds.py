@@ -91,13 +91,14 @@ def merge(files: list) -> dict:
     split and priors are required; the summary is recomputed over every seed."""
     parts = [json.loads(Path(f).read_text()) for f in files]
     result = {"seeds": [], "variants": parts[0]["variants"], "n_test": parts[0]["n_test"],
-              "priors": parts[0]["priors"], "recipe": parts[0].get("recipe"), "seg_scale": parts[0].get("seg_scale", 1.0),
-              "runs": {}, "machine": {}}
+              "priors": parts[0]["priors"], "recipe": parts[0].get("recipe"),
+              "seg_scale": parts[0].get("seg_scale", 1.0), "runs": {}, "machine": {}}
     for f, part in zip(files, parts):
         if part.get("recipe") != result["recipe"]:
             raise ValueError(f"{f}: trained with another recipe than {files[0]}; only seeds of one recipe merge")
         if part.get("seg_scale", 1.0) != result["seg_scale"]:
-            raise ValueError(f"{f}: measured at another eval.seg_scale than {files[0]}; only seeds measured alike merge")
+            raise ValueError(f"{f}: measured at another eval.seg_scale than {files[0]}; only seeds measured alike "
+                             "merge")
         for key in ("variants", "n_test", "priors"):
             if part[key] != result[key]:
                 raise ValueError(f"{f}: its {key} differ from {files[0]}'s; only runs on one test split merge")

@@ -117,13 +117,10 @@ def composites_for_study(params, variants: list, n_images: int) -> dict:
     import dataclasses
     from seigan import runs
     from seigan.evaluate import load_test
-    from seigan.networks import box_maps
     ts = load_test(dataclasses.replace(params, eval=dataclasses.replace(params.eval, limit=n_images)))
     images = {"real": ts.split.x}
-    box = box_maps(ts.split.boxes, ts.split.x.shape[-1])
-    fine = () if ts.fine is None else (ts.fine.x, ts.fine.box_maps)  # G_seg's view, as in the evaluation
-    for name in variants:
-        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y, box, *fine)["y_hat"]
+    for name in variants:  # G_seg reads what it reads in the evaluation (x's box, the finer view)
+        images[name] = runs.load_trained(runs.checkpoint_dir(name)).predict(ts.split.x, ts.y, *ts.seg_inputs)["y_hat"]
     return images
 
 

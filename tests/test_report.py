@@ -30,7 +30,8 @@ def test_departures_follow_the_params():
     assert "a gain in 1 ± 0.3" in plain["Self-supervised pixel losses"]
     at_one = dataclasses.replace(p, eval=dataclasses.replace(p.eval, seg_scale=1.0))
     finer = "G_seg reads x at a finer resolution at inference"
-    assert "2× the model's 48 px" in before[finer] and finer not in dict((w, h) for w, h, _ in report.departures(at_one))
+    assert "2× the model's 48 px" in before[finer]
+    assert finer not in dict((w, h) for w, h, _ in report.departures(at_one))
     no_warm = dataclasses.replace(p, warmup=dataclasses.replace(p.warmup, steps=0))
     assert dict((w, h) for w, h, _ in report.departures(no_warm))["Training schedule"] == \
         "each variant trained from scratch"
