@@ -96,6 +96,8 @@ class ModelConfig(Checked):
     enh_output: Literal["image", "residual", "colour"] = "colour"  # G_enh: a whole image through tanh (CycleGAN),
     # y_hat = z + a residual whose last conv starts at zero, or a colour transform of the pasted object (gain and
     # shift per channel from the object's and its surroundings' colour statistics; networks.ColourEnhanceNet)
+    enh_source: bool = False       # the colour G_enh also reads the statistics of the scene the object comes from (x
+    # outside m): a paste carries its old scene's lighting, which it cannot undo without knowing that scene
 
     def check(self) -> None:
         """Every network halves the image: reject sizes that would reach odd or 1x1 feature maps."""

@@ -278,9 +278,12 @@ class SEIGAN(nn.Module):
             lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y, hole), hole, y), y, hole)
         if v.enhancement and c.enh_restore > 0:  # G_enh learns to harmonise: undo a colour jitter of x's object
             obj = hard_hole(out["m"].detach()).to(x.dtype)
-            jittered = L.transfer_colours(x, obj, y, self.aug_rng) if c.enh_jitter == "transfer" else \
-                L.jitter_colours(x, obj, self.aug_rng, c.enh_jitter_gain, c.enh_jitter_shift)
-            lo["enh_restore"] = L.region_l1(self.enh(jittered, jittered, jittered, obj, self.noise(x)), x, obj)
+            # the scene the jittered object seems to come from: y, whose colours the transfer moved it towards
+            if c.enh_jitter == "transfer":
+                jittered, source = L.transfer_colours(x, obj, y, self.aug_rng), y
+            else:
+                jittered = source = L.jitter_colours(x, obj, self.aug_rng, c.enh_jitter_gain, c.enh_jitter_shift)
+            lo["enh_restore"] = L.region_l1(self.enh(jittered, source, jittered, obj, self.noise(x)), x, obj)
         if c.mask_area > 0:
             lo["mask_area"] = L.mask_area_prior(out["m"], c.area_min, c.area_max)
         if c.binarize > 0:

@@ -259,12 +259,15 @@ class ColourEnhanceNet(nn.Module):
     statistics towards its background's, which a paste onto another background breaks (the data builder's
     colour_match; harmonisation networks predict such colour transforms rather than pixels: Harmonizer, PCT-Net). It
     can express that correction and nothing that destroys the object; the last layer starts at zero, so ŷ = z at
-    first. It reads z and m only (z outside m is the new background y); x, y and the noise are accepted and unused."""
+    first. It reads z and m (z outside m is the new background y) and, with `model.enh_source`, also the statistics
+    of x outside m: the scene the object comes from, whose lighting the paste carries (the paper's G_enh sees x).
+    Without it the old scene must be guessed from the object alone. y and the noise are accepted and unused."""
 
     def __init__(self, cfg: ModelConfig, hidden: int = 32):
         super().__init__()
         self.noise_channels = cfg.noise_channels
-        self.mlp = nn.Sequential(nn.Linear(12, hidden), nn.ReLU(), nn.Linear(hidden, 6))
+        self.source = cfg.enh_source
+        self.mlp = nn.Sequential(nn.Linear(18 if self.source else 12, hidden), nn.ReLU(), nn.Linear(hidden, 6))
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
 
@@ -273,7 +276,11 @@ class ColourEnhanceNet(nn.Module):
         expect_image(m, 1, "G_enh input m")
         mu_o, sd_o = masked_stats(z, m)
         mu_b, sd_b = masked_stats(z, 1 - m)
-        log_gain, shift = self.mlp(torch.cat([mu_o, sd_o, mu_b, sd_b], 1)).chunk(2, dim=1)
+        stats = [mu_o, sd_o, mu_b, sd_b]
+        if self.source:
+            expect_image(x, 3, "G_enh input x")
+            stats += list(masked_stats(x, 1 - m))
+        log_gain, shift = self.mlp(torch.cat(stats, 1)).chunk(2, dim=1)
         change = (z - mu_o[..., None, None]) * torch.expm1(log_gain)[..., None, None] + shift[..., None, None]
         return z + m * change  # exactly z while the last layer is zero
 

@@ -81,12 +81,13 @@ BOOKKEEPING = ("device", "threads", "checkpoint_every", "log_every", "val_every"
 
 
 # Settings only G_enh reads.
-ENHANCER_ONLY = {"model": ("enh_output",), "train": ("enh_lr_scale", "enh_ema_ramp"),
+ENHANCER_ONLY = {"model": ("enh_output", "enh_source"), "train": ("enh_lr_scale", "enh_ema_ramp"),
                  "loss": ("enh_jitter_gain", "enh_jitter_shift", "enh_jitter", "adv_colour")}
 
 # Settings added after runs were trained, with the value that does what was done before them: at that value they stay
 # out of a run's identity, so that adding a setting retrains nothing that was trained without it.
-ADDED = {"train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0},
+ADDED = {"model": {"enh_source": False},
+         "train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0},
          "loss": {"enh_jitter_gain": 0.3, "enh_jitter_shift": 0.3, "box_outside": 0.0, "box_tight": 0.0,
                   "box_pairwise": 0.0, "enh_jitter": "uniform", "adv_colour": 0.0},
          "objective": {"inpainting": True, "objectless_fake": False}}

@@ -212,6 +212,18 @@ def test_the_transfer_jitter_recolours_xs_object_towards_the_batchs_background(m
     assert (inside(z) >= inside(x) - 1e-6).all() and (inside(z) > inside(x) + 1e-3).any()
 
 
+def test_with_the_transfer_jitter_g_enh_is_told_the_scene_the_colours_came_from(make_model):
+    """G_enh restoring a transfer-jittered x reads y, the background the object's colours were moved towards, as the
+    scene the object comes from (its `x` input): at test time that input is the source photo of the paste."""
+    x, y = images(2), images(2, seed=1)
+    model = make_model("full", loss={"enh_jitter": "transfer"}, model={"enh_source": True})
+    seen = []
+    model.enh.register_forward_hook(lambda mod, args, out: seen.append(args))
+    model.step(x, y)
+    _, source, _, _, _ = seen[-1]
+    assert torch.equal(source, y)
+
+
 def test_the_colour_discriminator_judges_y_hat_and_teaches_g_enh(make_model):
     """`loss.adv_colour` > 0 builds D_col: it learns in the discriminators' step (real x against ŷ), its loss reaches
     G_enh, and it is saved with the model; at 0 there is none."""

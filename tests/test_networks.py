@@ -85,6 +85,25 @@ def test_colour_g_enh_starts_as_the_identity_and_moves_only_the_objects_colours(
     assert (out - target).abs().mean() < 0.25 * (z - target).abs().mean()
 
 
+def test_colour_g_enh_reads_the_objects_old_scene_only_with_enh_source():
+    """`model.enh_source`: the transform depends on x outside m (the scene the object was cut from), so a paste from
+    a dark scene and one from a bright scene get different corrections; without it x is ignored. Inside m, x is
+    never read (only its surroundings are)."""
+    z, noise = images(2, 32), torch.zeros(2, 1, 32, 32)
+    m = torch.zeros(2, 1, 32, 32)
+    m[:, :, 8:24, 8:24] = 1
+    dark, bright = images(2, 32, seed=1) * 0.2 - 0.7, images(2, 32, seed=2) * 0.2 + 0.7
+    for source, differs in ((True, True), (False, False)):
+        torch.manual_seed(0)
+        enh = networks.make_enh(ModelConfig(resolution=32, enh_output="colour", enh_source=source))
+        torch.nn.init.normal_(enh.mlp[-1].weight, 0, 0.5)  # a trained-like last layer (it starts at zero)
+        assert enh.mlp[0].in_features == (18 if source else 12)
+        a, b = enh(z, dark, z, m, noise), enh(z, bright, z, m, noise)
+        assert (not torch.allclose(a, b)) == differs
+        inside_changed = dark * (1 - m) + bright * m  # x differs from `dark` only inside m
+        assert torch.allclose(enh(z, inside_changed, z, m, noise), a)
+
+
 def test_bilinear_upsampling_has_no_transposed_convolution():
     for upsample, has in (("bilinear", False), ("transposed", True)):
         net = networks.make_inp(ModelConfig(resolution=32, ngf=4, n_blocks=1, upsample=upsample))
