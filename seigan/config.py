@@ -96,7 +96,7 @@ class ModelConfig(Checked):
     enh_output: Literal["image", "residual", "colour"] = "colour"  # G_enh: a whole image through tanh (CycleGAN),
     # y_hat = z + a residual whose last conv starts at zero, or a colour transform of the pasted object (gain and
     # shift per channel from the object's and its surroundings' colour statistics; networks.ColourEnhanceNet)
-    enh_source: bool = False       # the colour G_enh also reads the statistics of the scene the object comes from (x
+    enh_source: bool = True        # the colour G_enh also reads the statistics of the scene the object comes from (x
     # outside m): a paste carries its old scene's lighting, which it cannot undo without knowing that scene
 
     def check(self) -> None:

@@ -106,7 +106,10 @@ def departures(params: config.Params) -> list:
          "each divided by the mean magnitude of the real activations", "the paper does not give the distances; "
          "the normalisation makes VGG16 (0-255 input) and VGG19 (normalised input) weigh alike"),
         ("Identity loss", "L1(G_enh(x, x, x, m, noise), x)", "form not given in the paper"),
-        ("G_enh", ENH_OUTPUT[m.enh_output] + (f", trained at {t.enh_lr_scale:g}x lr" if t.enh_lr_scale != 1 else ""),
+        ("G_enh", ENH_OUTPUT[m.enh_output]
+         + ("; it also reads the statistics of the scene the object was cut from (x outside m)"
+            if m.enh_output == "colour" and m.enh_source else "")
+         + (f", trained at {t.enh_lr_scale:g}x lr" if t.enh_lr_scale != 1 else ""),
          "synthesising the whole image, G_enh destroyed the animal (a flat texture); as a residual image it stayed the "
          "identity; harmonisation networks (iS2AM, PCT-Net, Harmonizer) keep their input by construction and predict "
          "colour transforms (docs/learning.md)"),
