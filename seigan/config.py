@@ -116,7 +116,7 @@ class LossConfig(Checked):
     """Generator loss weights and the mask recipe (docs/method.md, "Losses"); the identity weight is per variant."""
     SECTION = "loss"
     MINIMA: typing.ClassVar[dict] = {"enh_jitter_gain": 0, "enh_jitter_shift": 0, "box_outside": 0, "box_tight": 0,
-                                     "box_pairwise": 0, "adv_colour": 0}
+                                     "box_pairwise": 0, "adv_colour": 0, "hole_rec_share": 0.01}
     adv_obj: float = 1.0
     adv_bg: float = 6.0            # the inpainting adversary asks the mask to cover the whole object
     rec_bg: float = 10.0           # L1, y_hathat vs y
@@ -133,6 +133,8 @@ class LossConfig(Checked):
     mask_grad: Literal["all", "adversarial"] = "adversarial"  # all: every loss reaches G_seg (paper); adversarial: only
                                                               # D_obj, D_bg and the priors
     hole_rec: float = 10.0         # L1 in a hole cut from a real background y (the shape of x's thresholded mask)
+    hole_rec_share: float = 1.0    # the share of the batch that loss is computed on (its G_inp call is a third of a
+                                   # warm-start step; a smaller share is cheaper)
     enh_restore: float = 10.0      # L1: G_enh gives x back from x with its object's colours jittered
     enh_jitter_gain: float = 0.3   # that jitter: a gain per channel in 1 +- this
     enh_jitter_shift: float = 0.6  # and a shift per channel in +- this (images in [-1, 1]; 0.3 until 2026-12-07)
@@ -147,6 +149,11 @@ class LossConfig(Checked):
     def uses_boxes(self) -> bool:
         """Whether a loss reads x's box (then training batches carry it, and the report names the departure)."""
         return self.box_outside > 0 or self.box_tight > 0 or self.box_pairwise > 0
+
+    def check(self) -> None:
+        if self.hole_rec_share > 1:
+            raise ConfigError(f"params.yaml: loss.hole_rec_share is a share of the batch, at most 1, "
+                              f"got {self.hole_rec_share}")
 
 
 @dataclass

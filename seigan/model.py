@@ -274,8 +274,9 @@ class SEIGAN(nn.Module):
             ident = self.enh(x, x, x, self.mask_for_others(out["m"]), self.noise(x))
             lo["identity"] = L.l1(ident, x)
         if c.hole_rec > 0 and self.inp is not None:  # G_inp learns to fill an object-shaped hole cut from a real y
-            hole = hard_hole(out["m"].detach()).to(y.dtype)
-            lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y, hole), hole, y), y, hole)
+            n = max(1, round(c.hole_rec_share * len(y)))  # the first n of the batch (batches are shuffled)
+            hole, y_h = hard_hole(out["m"][:n].detach()).to(y.dtype), y[:n]
+            lo["hole_rec"] = L.region_l1(self.fill(self.inp((1 - hole) * y_h, hole), hole, y_h), y_h, hole)
         if v.enhancement and c.enh_restore > 0:  # G_enh learns to harmonise: undo a colour jitter of x's object
             obj = hard_hole(out["m"].detach()).to(x.dtype)
             # the scene the jittered object seems to come from: y, whose colours the transfer moved it towards

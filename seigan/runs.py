@@ -89,7 +89,8 @@ ENHANCER_ONLY = {"model": ("enh_output", "enh_source"), "train": ("enh_lr_scale"
 ADDED = {"model": {"enh_source": False},
          "train": {"d_lr_scale": 1.0, "limit": None, "enh_ema_ramp": 0},
          "loss": {"enh_jitter_gain": 0.3, "enh_jitter_shift": 0.3, "box_outside": 0.0, "box_tight": 0.0,
-                  "box_pairwise": 0.0, "enh_jitter": "uniform", "adv_colour": 0.0},
+                  "box_pairwise": 0.0, "enh_jitter": "uniform", "adv_colour": 0.0,
+                  "hole_rec_share": 1.0},
          "objective": {"inpainting": True, "objectless_fake": False}}
 
 

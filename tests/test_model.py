@@ -146,6 +146,21 @@ def test_g_enh_is_called_in_full(make_model):
     assert len(calls) == 4  # first pass, second pass, identity, restoring a colour-jittered x (loss.enh_restore)
 
 
+def test_the_hole_loss_runs_g_inp_on_its_share_of_the_batch(make_model):
+    """`loss.hole_rec_share`: G_inp's call for the hole loss (its last call in a step) takes the first
+    share of the batch's backgrounds; at 1 the whole batch."""
+    x, y = images(4), images(4, seed=1)
+    for share, n in ((1.0, 4), (0.5, 2), (0.1, 1)):
+        model = make_model("full", loss={"hole_rec_share": share})
+        seen = []
+        model.inp.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+        model.step(x, y)
+        masked = seen[-1]
+        assert len(masked) == n, (share, len(masked))
+        hole = (masked == 0).all(1, keepdim=True)
+        assert torch.equal(masked * ~hole, y[:n] * ~hole)  # y itself, outside the hole
+
+
 def test_the_colour_jitter_g_enh_restores_is_the_one_params_set(make_model):
     """`loss.enh_jitter_gain` and `enh_jitter_shift` set the change G_enh learns to undo: none at 0 and 0 (its input
     is x itself), inside the object only and within the shift's reach otherwise."""
