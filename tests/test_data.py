@@ -175,6 +175,16 @@ def test_masks_match_composites(built):
         assert float(inside) >= 0.98 * float(m.sum())
 
 
+def test_mask_areas_read_only_the_masks_and_agree_with_the_loaded_split(built):
+    """The data notebook's histogram: each object image's true mask area, in boxes.csv's order, as load_split's
+    masks at the data's own resolution give it."""
+    out, _ = built
+    s = load_split(out, "test", 128, with_truth=True)
+    areas = layout.mask_areas(out, "test")
+    assert areas.shape == (len(s.x),)
+    assert np.allclose(areas, (s.mask >= 0.5).float().mean(dim=(1, 2, 3)).numpy(), atol=1e-6)
+
+
 def test_committed_data_dvc_matches_the_build(built_data):
     """README's first command rebuilds data/ bit for bit: data.dvc's hash is what the builder writes."""
     md5, n_files, _ = layout.dvc_dir_md5(built_data)
