@@ -65,15 +65,17 @@ def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_r
     p = config.load()
     neutral_params = dataclasses.replace(p, **{section: dataclasses.replace(getattr(p, section), **added)
                                                for section, added in runs.ADDED.items() if section != "objective"})
-    for section in ("train", "loss"):
+    for section in ("model", "train", "loss"):
         for key, neutral in runs.ADDED[section].items():
             before = runs.get(neutral_params, "warmup").config()
             assert key not in before[section] and key not in runs.get(neutral_params, "full").config()[section]
-            changed = 10 if neutral is None else "transfer" if neutral == "uniform" else neutral * 2 + 1
+            changed = (10 if neutral is None else "transfer" if neutral == "uniform" else not neutral
+                       if isinstance(neutral, bool) else neutral / 2 if key.endswith("_share") else neutral * 2 + 1)
             other = dataclasses.replace(neutral_params, **{section: dataclasses.replace(
                 getattr(neutral_params, section), **{key: changed})})
             # only G_enh reads these (D_col is built beside G_enh only): a run without G_enh is the same run
-            enhancer_only = key.startswith("enh_") or key == "adv_colour"
+            enhancer_only = key in runs.ENHANCER_ONLY.get(section, ())
+            assert enhancer_only == (key.startswith("enh_") or key == "adv_colour"), key
             for name in ("warmup", "no_enhancement"):
                 assert (runs.get(other, name).hash != runs.get(neutral_params, name).hash) != enhancer_only, key
             assert runs.get(other, "full").hash != runs.get(neutral_params, "full").hash, key
