@@ -3,8 +3,6 @@ stale): the first test images through the `full` variant, and `seigan segment | 
 """
 from __future__ import annotations
 
-import csv
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -28,8 +26,7 @@ def cli_figure(variant: str = "full", n: int = 4):
     """README's before/after figure of `seigan segment | remove | compose`: the first n test images through
     seigan.api with the variant's checkpoint (exactly what the command line writes)."""
     root = resolve("data") / "test"
-    with open(root / layout.BOXES, newline="") as f:
-        rows = list(csv.DictReader(f))[:n]
+    rows = layout.read_boxes(root, n)
     model = api.load_model(runs.checkpoint_dir(variant) / "last.pt")
     cols = ["photo x (box)", "seigan segment", "seigan remove", "seigan compose (onto y)"]
     fig, axes = plt.subplots(n, 4, figsize=(8, 2 * n), squeeze=False)

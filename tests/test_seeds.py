@@ -58,6 +58,17 @@ def test_the_report_flags_seeds_of_another_recipe():
     assert "Stale" in report.seeds_recipe_note({"recipe": runs.recipe(p), "seg_scale": 2.0}, at_one)
 
 
+def another_valid_value(key: str, neutral):
+    """A value of an added setting other than its neutral one, within the setting's range."""
+    if neutral is None:
+        return 10
+    if neutral == "uniform":
+        return "transfer"
+    if isinstance(neutral, bool):
+        return not neutral
+    return neutral / 2 if key.endswith("_share") else neutral * 2 + 1  # a share is at most 1
+
+
 def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_run():
     """`runs.ADDED`: a setting at the value that does what was done before it existed leaves every run's hash as it
     was (so checkpoints trained before it still resume and hand on); any other value is another run."""
@@ -69,8 +80,7 @@ def test_a_setting_added_later_enters_a_runs_identity_only_when_it_changes_the_r
         for key, neutral in runs.ADDED[section].items():
             before = runs.get(neutral_params, "warmup").config()
             assert key not in before[section] and key not in runs.get(neutral_params, "full").config()[section]
-            changed = (10 if neutral is None else "transfer" if neutral == "uniform" else not neutral
-                       if isinstance(neutral, bool) else neutral / 2 if key.endswith("_share") else neutral * 2 + 1)
+            changed = another_valid_value(key, neutral)
             other = dataclasses.replace(neutral_params, **{section: dataclasses.replace(
                 getattr(neutral_params, section), **{key: changed})})
             # only G_enh reads these (D_col is built beside G_enh only): a run without G_enh is the same run

@@ -96,10 +96,8 @@ def to_tensor(arrays: list, resolution: int, is_mask: bool) -> torch.Tensor:
     return t if is_mask else t * 2 - 1
 
 
-def load_split(root: str | Path, split: str, resolution: int, with_truth: bool = False,
-               limit: int | None = None) -> Split:
-    """Load `split` of the data root at `resolution`; true masks/backgrounds only when asked for."""
-    folder = Path(root) / split
+def read_boxes(folder: Path, limit: int | None = None) -> list:
+    """The rows of a split folder's boxes.csv (one per object image: file, box, provenance), the first `limit`."""
     table = folder / BOXES
     if not table.is_file():
         raise DataError(f"{table}: missing; build the data first (`python -m seigan.data build`)")
@@ -107,6 +105,14 @@ def load_split(root: str | Path, split: str, resolution: int, with_truth: bool =
         rows = list(csv.DictReader(f))[:limit]
     if not rows:
         raise DataError(f"{table}: no object images listed")
+    return rows
+
+
+def load_split(root: str | Path, split: str, resolution: int, with_truth: bool = False,
+               limit: int | None = None) -> Split:
+    """Load `split` of the data root at `resolution`; true masks/backgrounds only when asked for."""
+    folder = Path(root) / split
+    rows = read_boxes(folder, limit)
     names = [r["file"] for r in rows]
     xs = [read_image(folder / X / n, "RGB") for n in names]
     size = xs[0].shape[0]
@@ -134,9 +140,7 @@ def mask_areas(root: str | Path, split: str) -> np.ndarray:
     """Each object image's true mask area (share of pixels at >= 0.5) at the data's own resolution, reading the masks
     only: what the data notebook's histogram needs, without loading every image of the split."""
     folder = Path(root) / split
-    with open(folder / BOXES, newline="") as f:
-        names = [r["file"] for r in csv.DictReader(f)]
-    return np.array([(read_image(folder / MASK / n, "L") >= 128).mean() for n in names])
+    return np.array([(read_image(folder / MASK / r["file"], "L") >= 128).mean() for r in read_boxes(folder)])
 
 
 def count_images(root: str | Path, split: str, kind: str) -> int:
